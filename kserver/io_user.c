@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io_user.c - the libc backend of struct ks_io_ops: non-blocking sockets,
+ * openat2(RESOLVE_BENEATH) under an O_PATH docroot, sendfile for bodies.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "server.h"
+
+#define KS_FREE_BUFS_MAX 256	/* buffers kept per thread for reuse */
+
+static inline struct ks_thread *ks_thread_of(struct ks_worker *w)
+{
+	return w->backend;
+}
+
+static inline int ks_sock_fd(struct ks_conn *c)
+{
+	return (int)c->sock.fd;
+}
+
+static long ks_u_recv(struct ks_conn *c, void *buf, size_t len)
+{
+	ssize_t n = recv(ks_sock_fd(c), buf, len, 0);
+
+	return n < 0 ? -errno : n;
+}
+
+static long ks_u_send(struct ks_conn *c, const void *buf, size_t len,
+		      bool more)
+{
+	ssize_t n = send(ks_sock_fd(c), buf, len,
+			 MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+
+	return n < 0 ? -errno : n;
+}
+
+static long ks_u_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
+			   size_t len)
+{
+	off_t o = off;
+	ssize_t n = sendfile(ks_sock_fd(c), (int)f->h.fd, &o, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static int ks_u_open_beneath(struct ks_worker *w, const char *path,
+			     struct ks_file *f)
+{
+	struct open_how how = {
+		/* O_NONBLOCK: a FIFO in the root must not block the loop */
+		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, ks_thread_of(w)->srv->rootfd, path, &how,
+			  sizeof(how));
+
+	if (fd < 0)
+		return -errno;
+	f->h.fd = fd;
+	return 0;
+}
+
+static int ks_u_stat(struct ks_worker *w, struct ks_file *f)
+{
+	struct stat st;
+
+	(void)w;
+	if (fstat((int)f->h.fd, &st))
+		return -errno;
+	f->size = st.st_size;
+	f->mtime = st.st_mtime;
+	f->type = S_ISREG(st.st_mode) ? KS_FT_REG :
+		  S_ISDIR(st.st_mode) ? KS_FT_DIR : KS_FT_OTHER;
+	return 0;
+}
+
+static void ks_u_close(struct ks_worker *w, struct ks_file *f)
+{
+	(void)w;
+	close((int)f->h.fd);
+}
+
+static void ks_u_shutdown(struct ks_conn *c)
+{
+	shutdown(ks_sock_fd(c), SHUT_WR);
+}
+
+static void ks_u_now(struct ks_worker *w, u64 *mono_ms, s64 *wall)
+{
+	struct timespec ts;
+
+	(void)w;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*mono_ms = (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*wall = ts.tv_sec;
+}
+
+/* Buffers are recycled through a per-thread free list: no locks, no malloc
+ * on the request path once warm. */
+static void *ks_u_buf_get(struct ks_worker *w)
+{
+	struct ks_thread *t = ks_thread_of(w);
+	void *b = t->free_bufs;
+
+	if (b) {
+		t->free_bufs = *(void **)b;
+		t->nfree_bufs--;
+		return b;
+	}
+	return malloc(KS_CONN_BUF_SIZE);
+}
+
+static void ks_u_buf_put(struct ks_worker *w, void *buf)
+{
+	struct ks_thread *t = ks_thread_of(w);
+
+	if (t->nfree_bufs >= KS_FREE_BUFS_MAX) {
+		free(buf);
+		return;
+	}
+	*(void **)buf = t->free_bufs;
+	t->free_bufs = buf;
+	t->nfree_bufs++;
+}
+
+static void ks_u_log(struct ks_conn *c, const struct ks_log_rec *rec)
+{
+	ks_log_write(ks_thread_of(c->w)->log, rec);
+}
+
+const struct ks_io_ops ks_user_io_ops = {
+	.recv = ks_u_recv,
+	.send = ks_u_send,
+	.send_file = ks_u_send_file,
+	.open_beneath = ks_u_open_beneath,
+	.stat = ks_u_stat,
+	.close = ks_u_close,
+	.shutdown = ks_u_shutdown,
+	.now = ks_u_now,
+	.buf_get = ks_u_buf_get,
+	.buf_put = ks_u_buf_put,
+	.log = ks_u_log,
+};

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * server.c - user mode: one pinned event-loop thread per core, each with its
+ * own SO_REUSEPORT listener and epoll set, running the shared handler.
+ *
+ * Sockets are registered once, edge-triggered for both directions, so a
+ * connection's state changes never cost an epoll_ctl. Connections that used
+ * up their per-pass budget go on a ready list and run again after the next
+ * (non-blocking) epoll_wait, so a big download shares the core fairly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "server.h"
+
+#define KS_EVENTS 256
+#define KS_ACCEPTS_PER_ROUND 64
+#define KS_BACKLOG 4096
+#define KS_DRAIN_MS 10000		/* graceful stop: finish in-flight, bounded */
+#define KS_ACCEPT_PAUSE_MS 100		/* after EMFILE/ENFILE */
+
+static struct ks_uconn *ks_uconn_of(struct ks_conn *c)
+{
+	return (struct ks_uconn *)c;
+}
+
+static struct ks_uconn *ks_uconn_alloc(struct ks_thread *t)
+{
+	struct ks_uconn *u = t->free_conns;
+
+	if (u) {
+		t->free_conns = u->next;
+		return u;
+	}
+	return malloc(sizeof(*u));
+}
+
+static void ks_ready_remove(struct ks_thread *t, struct ks_uconn *u)
+{
+	struct ks_uconn **pp;
+
+	for (pp = &t->ready; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	u->on_ready = false;
+}
+
+static void ks_uconn_close(struct ks_thread *t, struct ks_uconn *u)
+{
+	if (u->on_ready)
+		ks_ready_remove(t, u);
+	ks_conn_release(&u->c);
+	close((int)u->c.sock.fd);
+	u->next = t->free_conns;
+	t->free_conns = u;
+	t->nconns--;
+}
+
+/* Act on what the handler wants next. */
+static void ks_uconn_after(struct ks_thread *t, struct ks_uconn *u,
+			   enum ks_want want)
+{
+	switch (want) {
+	case KS_WANT_CLOSE:
+		ks_uconn_close(t, u);
+		break;
+	case KS_WANT_YIELD:
+		if (!u->on_ready) {
+			u->on_ready = true;
+			u->next = t->ready;
+			t->ready = u;
+		}
+		break;
+	default:	/* edge-triggered for both: nothing to change */
+		break;
+	}
+}
+
+static void ks_peer_from(struct ks_peer *p, const struct sockaddr_storage *ss)
+{
+	memset(p, 0, sizeof(*p));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		p->family = 4;
+		memcpy(p->addr, &in->sin_addr, 4);
+		p->port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		p->family = 6;
+		memcpy(p->addr, &in6->sin6_addr, 16);
+		p->port = ntohs(in6->sin6_port);
+	}
+}
+
+static void ks_accept_pause(struct ks_thread *t, bool pause)
+{
+	if (pause) {
+		epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->lfd, NULL);
+		t->accept_paused_until = t->w.now_ms + KS_ACCEPT_PAUSE_MS;
+	} else {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+		epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->lfd, &ev);
+		t->accept_paused_until = 0;
+	}
+}
+
+static void ks_accept(struct ks_thread *t)
+{
+	int i, one = 1;
+
+	for (i = 0; i < KS_ACCEPTS_PER_ROUND; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct epoll_event ev;
+		struct ks_uconn *u;
+		union ks_handle h;
+		int fd = accept4(t->lfd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			/* out of descriptors: stop accepting for a moment
+			 * rather than spin on a listener that stays ready */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				ks_accept_pause(t, true);
+			return;
+		}
+		u = ks_uconn_alloc(t);
+		if (!u) {
+			close(fd);
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		h.fd = fd;
+		ks_conn_init(&u->c, &t->w, h);
+		ks_peer_from(&u->c.peer, &ss);
+		u->on_ready = false;
+		t->nconns++;
+		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+		ev.data.ptr = u;
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			ks_uconn_close(t, u);
+			continue;
+		}
+		/* the request may be here already */
+		ks_uconn_after(t, u, ks_conn_run(&u->c));
+	}
+}
+
+static void ks_run_ready(struct ks_thread *t)
+{
+	struct ks_uconn *list = t->ready, *u;
+
+	t->ready = NULL;
+	while ((u = list)) {
+		list = u->next;
+		u->on_ready = false;
+		ks_uconn_after(t, u, ks_conn_run(&u->c));
+	}
+}
+
+static void ks_expire(struct ks_thread *t)
+{
+	struct ks_conn *c;
+
+	while ((c = ks_worker_expired(&t->w)))
+		ks_uconn_after(t, ks_uconn_of(c), ks_conn_timeout(c));
+}
+
+static int ks_wait_ms(struct ks_thread *t)
+{
+	u64 next = ks_worker_next_deadline(&t->w);
+
+	if (t->ready)
+		return 0;
+	if (t->accept_paused_until && t->accept_paused_until < next)
+		next = t->accept_paused_until;
+	if (next == ~0ull)
+		return 1000;
+	return next <= t->w.now_ms ? 0 : KS_MIN(next - t->w.now_ms, 1000);
+}
+
+static void ks_close_idle(struct ks_thread *t, enum ks_timer_kind kind)
+{
+	struct ks_link *head = &t->w.timers[kind], *l, *next;
+
+	for (l = head->next; l != head; l = next) {
+		struct ks_conn *c = ks_conn_of_timer(l);
+
+		next = l->next;
+		if (ks_conn_is_idle(c))
+			ks_uconn_close(t, ks_uconn_of(c));
+	}
+}
+
+/* Graceful stop: no new connections; idle ones closed; others finish. */
+static void ks_begin_drain(struct ks_thread *t)
+{
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->lfd, NULL);
+	close(t->lfd);
+	t->lfd = -1;
+	t->w.draining = true;
+	ks_close_idle(t, KS_TIMER_IDLE);
+	/* new connections still waiting for their first byte */
+	ks_close_idle(t, KS_TIMER_HEADER);
+}
+
+static void *ks_thread_main(void *arg)
+{
+	struct ks_thread *t = arg;
+	struct ks_server *srv = t->srv;
+	struct epoll_event evs[KS_EVENTS];
+	u64 drain_deadline = 0;
+
+	if (t->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	for (;;) {
+		int i, n = epoll_wait(t->epfd, evs, KS_EVENTS, ks_wait_ms(t));
+
+		ks_worker_tick(&t->w);
+		for (i = 0; i < n; i++) {
+			struct ks_uconn *u = evs[i].data.ptr;
+
+			if (u == (void *)t) {		/* wakefd: stop */
+				uint64_t v;
+
+				if (read(t->wakefd, &v, sizeof(v)) < 0)
+					v = 0;
+				continue;
+			}
+			if (!u) {
+				if (t->lfd >= 0)
+					ks_accept(t);
+				continue;
+			}
+			ks_uconn_after(t, u, ks_conn_run(&u->c));
+		}
+		ks_run_ready(t);
+		ks_expire(t);
+		if (t->accept_paused_until && t->lfd >= 0 &&
+		    t->w.now_ms >= t->accept_paused_until)
+			ks_accept_pause(t, false);
+		ks_log_flush(t->log);
+		if (atomic_load(&srv->stopping)) {
+			if (!drain_deadline) {
+				ks_begin_drain(t);
+				drain_deadline = t->w.now_ms + KS_DRAIN_MS;
+			}
+			if (!t->nconns || t->w.now_ms >= drain_deadline)
+				break;
+		}
+	}
+	ks_log_flush(t->log);
+	return NULL;
+}
+
+/* The i-th CPU this process may run on, or -1. */
+static int ks_nth_cpu(unsigned int i)
+{
+	cpu_set_t set;
+	int cpu, count, seen = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	count = CPU_COUNT(&set);
+	if (!count)
+		return -1;
+	i %= count;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set) && (unsigned int)seen++ == i)
+			return cpu;
+	return -1;
+}
+
+static int ks_listener(struct ks_server *srv, bool reuseport)
+{
+	int one = 1, fd = socket(srv->addr.ss_family,
+				 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&srv->addr, srv->addrlen) ||
+	    (reuseport && listen(fd, KS_BACKLOG))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void ks_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int ks_thread_setup(struct ks_server *srv, struct ks_thread *t,
+			   unsigned int id)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	t->srv = srv;
+	t->id = id;
+	t->cpu = ks_nth_cpu(id);
+	t->lfd = ks_listener(srv, true);
+	if (t->lfd < 0)
+		return t->lfd;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->epfd < 0 || t->wakefd < 0)
+		return -errno;
+	ev.data.ptr = NULL;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->lfd, &ev))
+		return -errno;
+	ev.data.ptr = t;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev))
+		return -errno;
+	if (srv->logfd >= 0) {
+		t->log = ks_log_new(srv->logfd);
+		if (!t->log)
+			return -ENOMEM;
+	}
+	ks_worker_init(&t->w, &ks_user_io_ops, &srv->cfg, t);
+	return 0;
+}
+
+int ks_server_setup(struct ks_server *srv)
+{
+	unsigned int i;
+	int probe, err;
+
+	ks_raise_nofile();
+	/*
+	 * SO_REUSEPORT would let us share the port with another server of the
+	 * same user without a word: probe with a plain bind first.
+	 */
+	probe = ks_listener(srv, false);
+	if (probe < 0) {
+		ks_err("cannot listen on %s: %s", srv->opt.listen,
+		       strerror(-probe));
+		return probe;
+	}
+	close(probe);
+	srv->threads = calloc(srv->nthreads, sizeof(*srv->threads));
+	if (!srv->threads)
+		return -ENOMEM;
+	for (i = 0; i < srv->nthreads; i++) {
+		err = ks_thread_setup(srv, &srv->threads[i], i);
+		if (err) {
+			ks_err("cannot set up event loop %u on %s: %s", i,
+			       srv->opt.listen, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int ks_server_run(struct ks_server *srv)
+{
+	sigset_t set;
+	unsigned int i;
+	int sig;
+
+	/* threads inherit the mask: only this thread takes the signals */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < srv->nthreads; i++) {
+		int err = pthread_create(&srv->threads[i].tid, NULL,
+					 ks_thread_main, &srv->threads[i]);
+
+		if (err) {
+			ks_err("cannot start event loop %u: %s", i,
+			       strerror(err));
+			exit(1);
+		}
+	}
+	do {
+		if (sigwait(&set, &sig))
+			sig = SIGTERM;
+	} while (sig == SIGHUP);
+	atomic_store(&srv->stopping, true);
+	for (i = 0; i < srv->nthreads; i++) {
+		uint64_t one = 1;
+
+		if (write(srv->threads[i].wakefd, &one, sizeof(one)) < 0)
+			ks_err("cannot wake event loop %u", i);
+	}
+	for (i = 0; i < srv->nthreads; i++) {
+		pthread_join(srv->threads[i].tid, NULL);
+		ks_log_free(srv->threads[i].log);
+	}
+	return 0;
+}

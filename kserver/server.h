@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* server.h - kserver's user-space process: options, event loops, backends. */
+#ifndef KS_SERVER_H
+#define KS_SERVER_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include "handler.h"
+
+#define KS_VERSION "0.1.0"
+#define KS_MAX_WORKERS 256
+
+enum ks_mode {
+	KS_MODE_USER = 0,
+	KS_MODE_SUPERVISOR,
+};
+
+struct ks_options {
+	const char *root;
+	const char *listen;
+	const char *access_log;
+	unsigned int workers;		/* 0: one per online CPU */
+	enum ks_mode mode;
+};
+
+struct ks_log;
+
+/* One event-loop thread. */
+struct ks_thread {
+	struct ks_server *srv;
+	unsigned int id;
+	int cpu;			/* pinned to, or -1 */
+	pthread_t tid;
+	int epfd;
+	int lfd;			/* this thread's SO_REUSEPORT listener */
+	int wakefd;			/* eventfd: stop requested */
+	struct ks_worker w;
+	struct ks_log *log;
+	void *free_bufs;		/* request buffers ready for reuse */
+	unsigned int nfree_bufs;
+	struct ks_uconn *free_conns;
+	struct ks_uconn *ready;		/* connections that yielded */
+	unsigned long nconns;
+	unsigned long long accept_paused_until;	/* ms, after EMFILE */
+};
+
+struct ks_server {
+	struct ks_options opt;
+	struct ks_config cfg;
+	int rootfd;			/* O_PATH directory */
+	int logfd;			/* -1: no access log */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int nthreads;
+	struct ks_thread *threads;
+	atomic_bool stopping;
+	void *mime_blob;
+};
+
+/* user-mode connection: the shared state plus the event loop's links */
+struct ks_uconn {
+	struct ks_conn c;
+	struct ks_uconn *next;		/* free list or ready list */
+	bool on_ready;
+};
+
+extern const struct ks_io_ops ks_user_io_ops;
+
+int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
+		     char **argv);
+int ks_server_setup(struct ks_server *srv);
+int ks_server_run(struct ks_server *srv);
+
+/* access_log.c */
+struct ks_log *ks_log_new(int fd);
+void ks_log_free(struct ks_log *l);
+void ks_log_write(struct ks_log *l, const struct ks_log_rec *rec);
+void ks_log_flush(struct ks_log *l);
+
+/* print "kserver: <msg>" to stderr */
+void ks_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* KS_SERVER_H */

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Process-level tests of kserver: command line, start-up errors, signals,
+graceful drain, many connections, slow clients, threads and pinning.
+
+Usage: test_server.py --kserver build/kserver [--only SUBSTRING]
+Ends with "N passed, N failed"; exit 0 iff nothing failed.
+"""
+import argparse
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, timeout=10):
+    p = subprocess.run([ARGS.kserver, *args], capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Server:
+    """A kserver process on a free port, stopped (and checked) on exit."""
+
+    def __init__(self, root, *flags):
+        self.port = free_port()
+        self.addr = ("127.0.0.1", self.port)
+        self.proc = subprocess.Popen(
+            [ARGS.kserver, "--root", root, "--listen",
+             "127.0.0.1:%d" % self.port, *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(self.addr, timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("kserver exited: %s" %
+                                       self.proc.stderr.read().decode())
+                time.sleep(0.05)
+        raise RuntimeError("kserver did not start")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def get(addr, path, keepalive=False, timeout=10):
+    """One GET on a new connection; returns (status, body)."""
+    with socket.create_connection(addr, timeout=timeout) as s:
+        conn = "keep-alive" if keepalive else "close"
+        s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n"
+                   % (path, conn)).encode())
+        return read_response(s)
+
+
+def read_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the head: %r" % data)
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        if k.lower() == "content-length":
+            length = int(v)
+    while len(body) < length:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("closed mid-body")
+        body += chunk
+    return status, body
+
+
+def make_root():
+    d = tempfile.mkdtemp(prefix="ks-server-")
+    with open(os.path.join(d, "index.html"), "w") as f:
+        f.write("<h1>ok</h1>\n")
+    with open(os.path.join(d, "big.bin"), "wb") as f:
+        f.write(bytes(range(256)) * (32 * 1024))      # 8 MiB
+    return d
+
+
+ROOT = None
+
+# --- command line -----------------------------------------------------------
+
+CLI_ERRORS = [
+    ("unknown option", ["--bogus"], "unknown option"),
+    ("option without its value", ["--root"], "needs a value"),
+    ("stray argument", ["extra"], "unexpected argument"),
+    ("missing root", ["--root", "/nonexistent/root"], "/nonexistent/root"),
+    ("root is a file", ["--root", "/etc/hostname"], "ot a directory"),
+    ("bad listen address", ["--listen", "nowhere"], "ADDR:PORT"),
+    ("bad port", ["--listen", "127.0.0.1:http"], "ADDR:PORT"),
+    ("bad mode", ["--mode", "kernel"], "neither"),
+    ("zero workers", ["--workers", "0"], "--workers"),
+    ("negative timeout", ["--keepalive-timeout", "-1"], "keepalive-timeout"),
+    ("text timeout", ["--header-timeout", "soon"], "header-timeout"),
+    ("index with a slash", ["--index", "a/b"], "--index"),
+    ("unwritable access log", ["--access-log", "/proc/nope/log"], "access-log"),
+    ("supervisor without the module", ["--mode", "supervisor"], "sakura"),
+]
+
+
+def test_cli_errors():
+    for desc, args, needle in CLI_ERRORS:
+        rc, out, err = run_cli("--root", ROOT, "--listen",
+                               "127.0.0.1:%d" % free_port(), *args)
+        assert rc == 1, "%s: exit %d, stderr %r" % (desc, rc, err)
+        lines = err.strip().split("\n")
+        assert len(lines) == 1, "%s: not one line: %r" % (desc, err)
+        assert needle in lines[0], "%s: %r lacks %r" % (desc, err, needle)
+        assert lines[0].startswith("kserver: "), desc
+
+
+def test_help_and_version():
+    rc, out, _ = run_cli("--help")
+    assert rc == 0
+    for flag in ("--root", "--listen", "--workers", "--mode", "--access-log",
+                 "--index", "--keepalive-timeout", "--header-timeout",
+                 "--serve-hidden", "--help", "--version"):
+        assert flag in out, "--help lacks " + flag
+    rc, out, _ = run_cli("--version")
+    assert rc == 0 and out.startswith("kserver "), out
+
+
+def test_port_in_use():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    try:
+        rc, _, err = run_cli("--root", ROOT, "--listen",
+                             "127.0.0.1:%d" % s.getsockname()[1])
+    finally:
+        s.close()
+    assert rc == 1 and "cannot listen" in err and "in use" in err, err
+    assert len(err.strip().split("\n")) == 1, err
+
+
+def test_port_shared_with_second_kserver_refused():
+    with Server(ROOT) as srv:
+        rc, _, err = run_cli("--root", ROOT, "--listen",
+                             "127.0.0.1:%d" % srv.port)
+        assert rc == 1 and "in use" in err, err
+
+
+# --- signals and draining ---------------------------------------------------
+
+def test_sigterm_idle_exits_0():
+    srv = Server(ROOT)
+    t0 = time.time()
+    assert srv.stop() == 0
+    assert time.time() - t0 < 3
+
+
+def test_sigint_exits_0():
+    srv = Server(ROOT)
+    assert srv.stop(signal.SIGINT) == 0
+
+
+def test_sigterm_closes_idle_keepalive():
+    srv = Server(ROOT)
+    s = socket.create_connection(srv.addr)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert read_response(s)[0] == 200
+    t0 = time.time()
+    assert srv.stop() == 0
+    assert time.time() - t0 < 3, "idle keep-alive held the stop"
+    s.settimeout(2)
+    assert s.recv(1) == b"", "idle connection not closed"
+    s.close()
+
+
+def test_sigterm_finishes_response_in_flight():
+    srv = Server(ROOT)
+    s = socket.socket()
+    # before connect: shrinking an advertised window makes TCP drop data
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(srv.addr)
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+    first = s.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200"), first[:40]
+    time.sleep(0.3)                       # the server is now blocked on us
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert srv.proc.poll() is None, "exited with a response in flight"
+    data = first
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert len(body) == 8 << 20, "body cut at %d" % len(body)
+    assert srv.proc.wait(10) == 0
+
+
+# --- load shape -------------------------------------------------------------
+
+def test_10000_concurrent_connections():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 10000 + 200
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    with Server(ROOT) as srv:
+        conns = []
+        try:
+            for _ in range(10000):
+                conns.append(socket.create_connection(srv.addr, timeout=10))
+            # every one of them is live: a request on each, in turn
+            for i, s in enumerate(conns):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                status, _ = read_response(s)
+                assert status == 200, "connection %d got %d" % (i, status)
+            # and a newcomer is still served at once
+            assert get(srv.addr, "/", timeout=5)[0] == 200
+        finally:
+            for s in conns:
+                s.close()
+        assert srv.proc.poll() is None
+
+
+def test_slow_client_does_not_stall_others():
+    with Server(ROOT, "--workers", "1") as srv:
+        slow = socket.create_connection(srv.addr)
+        slow.sendall(b"GET / HT")                 # and then nothing
+        t0 = time.time()
+        for _ in range(200):
+            assert get(srv.addr, "/")[0] == 200
+        assert time.time() - t0 < 10
+        slow.close()
+
+
+def test_big_download_shares_the_core():
+    with Server(ROOT, "--workers", "1") as srv:
+        big = socket.create_connection(srv.addr)
+        big.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n" * 4)
+        time.sleep(0.1)
+        t0 = time.time()
+        for _ in range(50):
+            assert get(srv.addr, "/")[0] == 200
+        assert time.time() - t0 < 5
+        big.close()
+
+
+def test_threads_pinned():
+    ncpu = len(os.sched_getaffinity(0))
+    with Server(ROOT, "--workers", "3") as srv:
+        tasks = os.listdir("/proc/%d/task" % srv.proc.pid)
+        assert len(tasks) == 4, "want main + 3 loops, got %d" % len(tasks)
+        pinned = 0
+        for tid in tasks:
+            with open("/proc/%d/task/%s/status" % (srv.proc.pid, tid)) as f:
+                for line in f:
+                    if line.startswith("Cpus_allowed_list:"):
+                        lst = line.split()[1]
+                        if "-" not in lst and "," not in lst:
+                            pinned += 1
+        want = 3 if ncpu > 1 else 4
+        assert pinned >= want, "only %d threads pinned" % pinned
+
+
+def test_default_workers_one_per_cpu():
+    with Server(ROOT) as srv:
+        n = len(os.listdir("/proc/%d/task" % srv.proc.pid))
+        assert n == os.cpu_count() + 1, n
+
+
+def test_survives_client_resets():
+    with Server(ROOT) as srv:
+        for _ in range(200):
+            s = socket.create_connection(srv.addr)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()                                    # RST
+        assert get(srv.addr, "/")[0] == 200
+
+
+TESTS = [(name, fn) for name, fn in sorted(globals().items())
+         if name.startswith("test_") and callable(fn)]
+
+
+def main():
+    global ARGS, ROOT
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kserver", default="build/kserver")
+    ap.add_argument("--only", default="")
+    ARGS = ap.parse_args()
+    ARGS.kserver = os.path.abspath(ARGS.kserver)
+    ROOT = make_root()
+    passed = failed = 0
+    for name, fn in TESTS:
+        if ARGS.only not in name:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            print("ok   %s (%.1fs)" % (name, time.time() - t0))
+            passed += 1
+        except Exception as e:  # noqa: BLE001 - report every failure kind
+            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+            failed += 1
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
