@@ -166,7 +166,8 @@ enum ks_range_result ks_range_eval(const struct ks_request *req, u64 size,
 	} else if (!ks_range_num(&p, end, &b, &big_b) || p != end) {
 		return KS_RANGE_NONE;		/* malformed or several ranges */
 	}
-	if (!big_a && !big_b && a > b)
+	/* reversed ranges are invalid, hence ignored (RFC 9110 14.1.1) */
+	if ((big_a && !big_b) || (!big_a && !big_b && a > b))
 		return KS_RANGE_NONE;
 	if (big_a || a >= size)
 		return KS_RANGE_UNSATISFIABLE;

@@ -83,7 +83,9 @@ int ks_http_head_end(struct ks_head_scan *s, const char *buf, u32 len)
 	}
 	s->pos = len;
 	if (!s->first_line_end) {
-		if (len > KS_REQ_LINE_MAX + 1)
+		/* one byte past the limit may still be the CR of a CRLF */
+		if (len > KS_REQ_LINE_MAX + 1 ||
+		    (len == KS_REQ_LINE_MAX + 1 && buf[len - 1] != '\r'))
 			return -414;
 	} else if (len - s->first_line_end >= KS_HEADER_MAX) {
 		return -431;
