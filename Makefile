@@ -6,13 +6,17 @@
 BUILD := $(CURDIR)/build
 PORT ?= 8080
 
-all: kserver
+all: kserver bench-files
 
 kserver:
 	$(MAKE) -C kserver BUILD=$(BUILD)
 
 kserver-asan:
 	$(MAKE) -C kserver BUILD=$(BUILD) asan
+
+# benchmark docroot: www/ plus large files, generated, never committed
+bench-files:
+	loadtest/gen-docroot.sh $(BUILD)/docroot
 
 run: kserver
 	$(BUILD)/kserver --root www --listen 127.0.0.1:$(PORT)
@@ -21,7 +25,7 @@ deps:
 	tests/deps.sh
 
 test: deps
-	$(MAKE) kserver kserver-asan
+	$(MAKE) all kserver-asan
 	tests/run-all.sh
 
 freestanding:
@@ -33,4 +37,4 @@ unit:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserver-asan run deps test freestanding unit clean
+.PHONY: all kserver kserver-asan bench-files run deps test freestanding unit clean
