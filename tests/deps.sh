@@ -8,7 +8,7 @@ packages=(
 	check				# unit tests
 	media-types			# /etc/mime.types
 	python3				# conformance suite
-	curl wrk			# real clients
+	curl wrk strace		# real clients, syscall proofs
 	chromium			# the site in a real browser
 	fonts-dejavu-core		# so screenshots have glyphs
 )
