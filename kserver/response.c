@@ -55,7 +55,7 @@ struct ks_errno_status {
 static const struct ks_errno_status ks_errno_statuses[] = {
 	{ ENOENT, 404 },	{ ENOTDIR, 404 },	{ ENXIO, 404 },
 	{ EACCES, 403 },	{ EPERM, 403 },		{ ELOOP, 403 },
-	{ EXDEV, 403 },		{ ENAMETOOLONG, 414 },	{ EINVAL, 400 },
+	{ EXDEV, 403 },		{ ENAMETOOLONG, 404 },	{ EINVAL, 400 },
 	{ EMFILE, 503 },	{ ENFILE, 503 },	{ ENOMEM, 503 },
 	{ EAGAIN, 503 },
 };
