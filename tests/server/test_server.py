@@ -355,6 +355,45 @@ def test_syscalls_zero_copy_msg_more_beneath():
     assert not big_copies, "body copied through user space: %s" % big_copies[:2]
 
 
+def test_no_descriptor_leak():
+    """Every way a connection can end gives its descriptors back."""
+    with Server(ROOT, "--header-timeout", "1", "--keepalive-timeout", "1") as srv:
+        fds = "/proc/%d/fd" % srv.proc.pid
+        time.sleep(0.3)                      # the start-up probe has closed
+        baseline = len(os.listdir(fds))
+        raw = [
+            b"GET / HTTP/1.1\r\nHost: t\r\n\r\n",                 # keep-alive
+            b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n",           # cut off below
+            b"BAD\r\n\r\n",                                        # 400, linger
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab",
+            b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n" * 3,           # pipelined
+            b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n",
+            b"GET / HT",                                              # timeout
+            b"",                                                      # silent
+        ]
+        for _ in range(20):
+            for req in raw:
+                s = socket.create_connection(srv.addr)
+                if req:
+                    s.sendall(req)
+                time.sleep(0.002)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+        # a few that stay open until the server times them out
+        held = [socket.create_connection(srv.addr) for _ in range(20)]
+        for s in held[:10]:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(2.5)                      # header/keep-alive timeouts: 1 s
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+        now = len(os.listdir(fds))
+        assert now == baseline, "descriptors: %d at start, %d after" % (
+            baseline, now)
+        assert get(srv.addr, "/")[0] == 200
+
+
 TESTS = [(name, fn) for name, fn in sorted(globals().items())
          if name.startswith("test_") and callable(fn)]
 
