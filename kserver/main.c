@@ -15,7 +15,6 @@
 #include "server.h"
 
 #define KS_MIME_TYPES_FILE "/etc/mime.types"
-#define KS_SAKURA_DEV "/dev/sakura"
 
 void ks_err(const char *fmt, ...)
 {
@@ -300,20 +299,6 @@ static int ks_open_access_log(struct ks_server *srv)
 	return 0;
 }
 
-static int ks_check_mode(const struct ks_server *srv)
-{
-	if (srv->opt.mode != KS_MODE_SUPERVISOR)
-		return 0;
-	if (access(KS_SAKURA_DEV, F_OK))
-		ks_err("--mode supervisor needs the sakura kernel module, and "
-		       KS_SAKURA_DEV " is missing: the module is not loaded "
-		       "(or not built yet); run with --mode user");
-	else
-		ks_err("--mode supervisor: this kserver build cannot drive "
-		       KS_SAKURA_DEV " yet; run with --mode user");
-	return -ENODEV;
-}
-
 int main(int argc, char **argv)
 {
 	static struct ks_server srv;
@@ -321,8 +306,8 @@ int main(int argc, char **argv)
 
 	if (ks_options_parse(&srv.opt, &srv.cfg, argc, argv))
 		return 1;
-	if (ks_check_mode(&srv) || ks_resolve_listen(&srv) ||
-	    ks_open_root(&srv) || ks_open_access_log(&srv))
+	if (ks_resolve_listen(&srv) || ks_open_root(&srv) ||
+	    ks_open_access_log(&srv))
 		return 1;
 	if (ks_load_mime(&srv)) {
 		ks_err("cannot build the MIME table");
@@ -331,10 +316,14 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	srv.nthreads = srv.opt.workers ? srv.opt.workers :
 		       ncpu > 0 ? (ncpu > KS_MAX_WORKERS ? KS_MAX_WORKERS : ncpu) : 1;
+	/* register first: the event loops watch the kernel's completions */
+	if (srv.opt.mode == KS_MODE_SUPERVISOR && ks_sup_register(&srv))
+		return 1;
 	if (ks_server_setup(&srv))
 		return 1;
-	fprintf(stderr, "kserver %s: serving %s on http://%s/ (user mode, %u "
-		"workers)\n", KS_VERSION, srv.opt.root, srv.opt.listen,
+	fprintf(stderr, "kserver %s: serving %s on http://%s/ (%s mode, %u "
+		"cores)\n", KS_VERSION, srv.opt.root, srv.opt.listen,
+		srv.opt.mode == KS_MODE_SUPERVISOR ? "supervisor" : "user",
 		srv.nthreads);
 	return ks_server_run(&srv);
 }

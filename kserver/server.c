@@ -147,6 +147,12 @@ static void ks_accept(struct ks_thread *t)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* supervisor mode: one Sakura Call and the kernel owns it */
+		if (t->srv->sup && ks_sup_call(t, fd)) {
+			u->next = t->free_conns;
+			t->free_conns = u;
+			continue;
+		}
 		h.fd = fd;
 		ks_conn_init(&u->c, &t->w, h);
 		ks_peer_from(&u->c.peer, &ss);
@@ -242,6 +248,8 @@ static void *ks_thread_main(void *arg)
 		for (i = 0; i < n; i++) {
 			struct ks_uconn *u = evs[i].data.ptr;
 
+			if (u == (void *)&t->sup_tag)	/* completions */
+				continue;		/* reaped below */
 			if (u == (void *)t) {		/* wakefd: stop */
 				uint64_t v;
 
@@ -258,6 +266,8 @@ static void *ks_thread_main(void *arg)
 		}
 		ks_run_ready(t);
 		ks_expire(t);
+		if (srv->sup)
+			ks_sup_reap(t);
 		if (t->accept_paused_until && t->lfd >= 0 &&
 		    t->w.now_ms >= t->accept_paused_until)
 			ks_accept_pause(t, false);
@@ -350,7 +360,7 @@ static int ks_thread_setup(struct ks_server *srv, struct ks_thread *t,
 			return -ENOMEM;
 	}
 	ks_worker_init(&t->w, &ks_user_io_ops, &srv->cfg, t);
-	return 0;
+	return srv->sup ? ks_sup_watch(t) : 0;
 }
 
 int ks_server_setup(struct ks_server *srv)
@@ -407,6 +417,8 @@ int ks_server_run(struct ks_server *srv)
 			exit(1);
 		}
 	}
+	if (srv->sup && ks_sup_start(srv))
+		exit(1);
 	do {
 		if (sigwait(&set, &sig))
 			sig = SIGTERM;
@@ -418,9 +430,11 @@ int ks_server_run(struct ks_server *srv)
 		if (write(srv->threads[i].wakefd, &one, sizeof(one)) < 0)
 			ks_err("cannot wake event loop %u", i);
 	}
-	for (i = 0; i < srv->nthreads; i++) {
+	for (i = 0; i < srv->nthreads; i++)
 		pthread_join(srv->threads[i].tid, NULL);
+	/* the kernel's connections end with the registration */
+	ks_sup_stop(srv);
+	for (i = 0; i < srv->nthreads; i++)
 		ks_log_free(srv->threads[i].log);
-	}
 	return 0;
 }

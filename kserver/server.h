@@ -44,6 +44,8 @@ struct ks_thread {
 	struct ks_uconn *ready;		/* connections that yielded */
 	unsigned long nconns;
 	unsigned long long accept_paused_until;	/* ms, after EMFILE */
+	char sup_tag;			/* epoll tag: sakura.ko completions */
+	unsigned long sup_inflight;	/* connections the kernel owns */
 };
 
 struct ks_server {
@@ -57,6 +59,7 @@ struct ks_server {
 	struct ks_thread *threads;
 	atomic_bool stopping;
 	void *mime_blob;
+	struct ks_sup *sup;		/* supervisor mode, or NULL */
 };
 
 /* user-mode connection: the shared state plus the event loop's links */
@@ -72,6 +75,14 @@ int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 		     char **argv);
 int ks_server_setup(struct ks_server *srv);
 int ks_server_run(struct ks_server *srv);
+
+/* supervisor.c: sakura.ko */
+int ks_sup_register(struct ks_server *srv);
+int ks_sup_start(struct ks_server *srv);
+int ks_sup_watch(struct ks_thread *t);
+bool ks_sup_call(struct ks_thread *t, int fd);
+void ks_sup_reap(struct ks_thread *t);
+void ks_sup_stop(struct ks_server *srv);
 
 /* access_log.c */
 struct ks_log *ks_log_new(int fd);
