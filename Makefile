@@ -18,6 +18,19 @@ kserver-asan:
 bench-files:
 	loadtest/gen-docroot.sh $(BUILD)/docroot
 
+# sakura.ko for KVER (default: the running kernel) into build/kmod/KVER/
+module:
+	$(MAKE) -C kmod BUILD=$(BUILD) $(if $(KVER),KVER=$(KVER)) module
+
+# the appliance: a 6.12 guest (TCG) with sakura.ko loaded and kserver in
+# supervisor mode serving www/, forwarded to http://127.0.0.1:$(PORT)/
+vm-run: kserver
+	tests/vm/deps.sh >/dev/null
+	kver=$$(tests/vm/deps.sh | sed -n 's/^KVER_612=//p'); \
+	$(MAKE) -C kmod BUILD=$(BUILD) KVER=$$kver module && \
+	tests/vm/guest.sh --kver $$kver --timeout 86400 --fwd $(PORT):$(PORT) \
+		-- $(CURDIR)/tests/vm/appliance.sh $(PORT)
+
 run: kserver
 	$(BUILD)/kserver --root www --listen 127.0.0.1:$(PORT)
 
@@ -37,4 +50,4 @@ unit:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserver-asan bench-files run deps test freestanding unit clean
+.PHONY: all kserver kserver-asan bench-files module vm-run run deps test freestanding unit clean

@@ -23,7 +23,7 @@
 
 #define KS_SQ_ENTRIES 4096
 #define KS_CQ_ENTRIES 16384
-#define KS_LOG_ENTRIES 1024
+#define KS_LOG_ENTRIES 4096
 
 struct ks_sup {
 	int devfd;
@@ -136,8 +136,14 @@ static void *ks_sup_worker(void *p)
 		CPU_SET(a->cpu, &set);
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
-	if (ioctl(a->sup->devfd, SAKURA_IOC_RUN_WORKER, &arg) && errno != EINTR)
-		ks_err("worker %u left the kernel: %s", a->core, strerror(errno));
+	/* a stop (ptrace, SIGSTOP) may interrupt it: go straight back in */
+	while (ioctl(a->sup->devfd, SAKURA_IOC_RUN_WORKER, &arg)) {
+		if (errno != EINTR) {
+			ks_err("worker %u left the kernel: %s", a->core,
+			       strerror(errno));
+			break;
+		}
+	}
 	free(a);
 	return NULL;
 }

@@ -11,6 +11,8 @@ suites=(
 	"HTTP conformance, user mode|tests/http/run.sh --serve-hidden"
 	"HTTP conformance, user mode, ASan build|env KSERVER=build/kserver-asan tests/http/run.sh"
 	"real clients: curl, wrk, chromium|tests/clients/run.sh"
+	"guest bench self-test (6.1, 6.12)|tests/vm/selftest.sh --fast --no-deps"
+	"supervisor mode in QEMU guests (6.1, 6.12)|tests/vm/supervisor.sh"
 )
 
 total_pass=0 total_fail=0 total_skip=0 failed_suites=()

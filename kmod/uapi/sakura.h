@@ -29,9 +29,10 @@
  * the kernel reads from the shared area is read once and validated.
  *
  * A core owns at most cq_entries - 1 connections: a Sakura Call is taken only
- * when its completion is sure to fit, so completions are never dropped. The
- * worker may also wait for completion space: poll() on the device file
- * reports EPOLLIN while any completion ring has entries.
+ * when its completion is sure to fit, so completions are never dropped.
+ * poll() on the device file reports EPOLLIN while any completion or log ring
+ * has entries; waiters are woken for new completions, and for log records
+ * when a log ring is a quarter full or its worker goes idle.
  */
 #ifndef _UAPI_LINUX_SAKURA_H
 #define _UAPI_LINUX_SAKURA_H

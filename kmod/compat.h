@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - the only place where sakura.ko looks at the kernel version.
+ * Targets: Debian 12's 6.1 and bookworm-backports' 6.12.
+ *
+ * Need: vm_flags_set (6.3+), zero-copy send of page-cache pages
+ * (kernel_sendpage up to 6.4, sendmsg(MSG_SPLICE_PAGES) from 6.5), the
+ * prototype of vfs_path_lookup (exported on both, declared in
+ * <linux/namei.h> only by newer kernels).
+ */
+#ifndef SAKURA_COMPAT_H
+#define SAKURA_COMPAT_H
+
+#include <linux/bvec.h>
+#include <linux/mm.h>
+#include <linux/namei.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+/* fs/internal.h on 6.1; repeating an identical prototype is harmless */
+int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
+		    const char *name, unsigned int flags, struct path *path);
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void sakura_vm_flags_set(struct vm_area_struct *vma,
+				       vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void sakura_vm_flags_clear(struct vm_area_struct *vma,
+					 vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#else
+static inline void sakura_vm_flags_set(struct vm_area_struct *vma,
+				       vm_flags_t flags)
+{
+	vm_flags_set(vma, flags);
+}
+
+static inline void sakura_vm_flags_clear(struct vm_area_struct *vma,
+					 vm_flags_t flags)
+{
+	vm_flags_clear(vma, flags);
+}
+#endif
+
+/*
+ * sakura_send_pages - send nr page-cache pages described by bv (len bytes in
+ * all) without copying them; TCP takes its own page references. @flags:
+ * MSG_DONTWAIT | MSG_NOSIGNAL [| MSG_MORE]. Returns bytes sent or -errno.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+static inline long sakura_send_pages(struct socket *sock, struct bio_vec *bv,
+				     unsigned int nr, size_t len, int flags)
+{
+	long sent = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		int fl = flags;
+		int n;
+
+		if (i + 1 < nr)
+			fl |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		n = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
+				    bv[i].bv_len, fl);
+		if (n < 0)
+			return sent ? sent : n;
+		sent += n;
+		if (n < bv[i].bv_len)
+			break;
+	}
+	return sent;
+}
+#else
+static inline long sakura_send_pages(struct socket *sock, struct bio_vec *bv,
+				     unsigned int nr, size_t len, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
+	return sock_sendmsg(sock, &msg);
+}
+#endif
+
+#endif /* SAKURA_COMPAT_H */

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io_kern.c - the kernel backend of struct ks_io_ops (user space has
+ * kserver/io_user.c): non-blocking socket calls on the server's own sockets,
+ * lookups confined beneath the pinned docroot, bodies sent from the page
+ * cache without copying.
+ *
+ * Every call runs in the worker thread, a thread of the server process, so
+ * permission checks see the server's credentials, as in user mode.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/namei.h>
+#include <linux/net.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/socket.h>
+#include <linux/stat.h>
+#include <linux/timekeeping.h>
+#include <net/sock.h>
+
+#include "sakura.h"
+#include "compat.h"
+
+#define SAKURA_SEND_PAGES	16	/* pages per zero-copy send */
+#define SAKURA_SEND_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
+
+static long sakura_recv(struct ks_conn *c, void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct kvec iov = { .iov_base = buf, .iov_len = len };
+
+	return kernel_recvmsg(sakura_conn_of(c)->sock, &msg, &iov, 1, len,
+			      MSG_DONTWAIT);
+}
+
+static long sakura_send_buf(struct socket *sock, const void *buf, size_t len,
+			    int flags)
+{
+	struct msghdr msg = { .msg_flags = flags };
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return kernel_sendmsg(sock, &msg, &iov, 1, len);
+}
+
+static long sakura_send(struct ks_conn *c, const void *buf, size_t len,
+			bool more)
+{
+	return sakura_send_buf(sakura_conn_of(c)->sock, buf, len,
+			       SAKURA_SEND_FLAGS | (more ? MSG_MORE : 0));
+}
+
+/*
+ * Take references on the uptodate page-cache pages of [off, off + len), up
+ * to SAKURA_SEND_PAGES of them, stopping at the first page that is not
+ * there. Returns the bytes covered; the folios go into @folios.
+ */
+static size_t sakura_cached_pages(struct address_space *mapping, u64 off,
+				  size_t len, struct bio_vec *bv,
+				  struct folio **folios, unsigned int *nr)
+{
+	size_t bytes = 0;
+
+	*nr = 0;
+	while (*nr < SAKURA_SEND_PAGES && bytes < len) {
+		pgoff_t index = (off + bytes) >> PAGE_SHIFT;
+		size_t poff = offset_in_page(off + bytes);
+		size_t n = min_t(size_t, PAGE_SIZE - poff, len - bytes);
+		struct folio *folio = __filemap_get_folio(mapping, index, 0, 0);
+		struct page *page;
+
+		/* 6.1 says NULL for a miss, 6.12 ERR_PTR(-ENOENT) */
+		if (IS_ERR_OR_NULL(folio))
+			break;
+		page = folio_file_page(folio, index);
+		if (!folio_test_uptodate(folio) || !sendpage_ok(page)) {
+			folio_put(folio);
+			break;
+		}
+		bvec_set_page(&bv[*nr], page, n, poff);
+		folios[(*nr)++] = folio;
+		bytes += n;
+	}
+	return bytes;
+}
+
+/* The cache-miss path: read through the page cache into a bounce buffer. */
+static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
+			     struct file *file, u64 off, size_t len, int flags)
+{
+	loff_t pos = off;
+	ssize_t n;
+
+	if (!core->bounce) {
+		core->bounce = kvmalloc(SAKURA_BOUNCE_SIZE, GFP_KERNEL);
+		if (!core->bounce)
+			return -ENOMEM;
+	}
+	n = kernel_read(file, core->bounce,
+			min_t(size_t, len, SAKURA_BOUNCE_SIZE), &pos);
+	if (n <= 0)
+		return n;
+	if (n < len)
+		flags |= MSG_MORE;
+	n = sakura_send_buf(sock, core->bounce, n, flags);
+	if (n > 0)
+		core->copied_bytes += n;
+	return n;
+}
+
+static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
+			     size_t len)
+{
+	struct sakura_conn *sc = sakura_conn_of(c);
+	struct file *file = f->h.ptr;
+	loff_t size = i_size_read(file_inode(file));
+	struct folio *folios[SAKURA_SEND_PAGES];
+	struct bio_vec bv[SAKURA_SEND_PAGES];
+	int flags = SAKURA_SEND_FLAGS;
+	unsigned int nr, i;
+	size_t bytes;
+	long sent;
+
+	if (size < 0 || off >= (u64)size)
+		return 0;		/* the file shrank: the handler aborts */
+	len = min_t(u64, len, (u64)size - off);
+	if (off + len < c->fend)
+		flags |= MSG_MORE;
+	bytes = sakura_cached_pages(file->f_mapping, off, len, bv, folios, &nr);
+	if (!nr)
+		return sakura_send_copy(sc->core, sc->sock, file, off, len,
+					flags);
+	if (bytes < len)
+		flags |= MSG_MORE;
+	sent = sakura_send_pages(sc->sock, bv, nr, bytes, flags);
+	for (i = 0; i < nr; i++)
+		folio_put(folios[i]);
+	if (sent > 0)
+		sc->core->zerocopy_bytes += sent;
+	return sent;
+}
+
+/*
+ * Resolve @name beneath the docroot: no "..", absolute symlink or magic link
+ * may leave it (-EXDEV, like openat2's RESOLVE_BENEATH). Regular files and
+ * directories are opened; anything else (FIFO, socket, device) is only
+ * reported as KS_FT_OTHER and never opened.
+ */
+static int sakura_open_beneath(struct ks_worker *w, const char *name,
+			       struct ks_file *f)
+{
+	const struct path *root = &sakura_core_of(w)->srv->root;
+	struct file *file;
+	struct kstat st;
+	struct path path;
+	int err;
+
+	err = vfs_path_lookup(root->dentry, root->mnt, name,
+			      LOOKUP_FOLLOW | LOOKUP_BENEATH |
+			      LOOKUP_NO_MAGICLINKS, &path);
+	if (err)
+		return err;
+	err = vfs_getattr(&path, &st, STATX_TYPE | STATX_MODE | STATX_SIZE |
+			  STATX_MTIME, AT_STATX_SYNC_AS_STAT);
+	if (err)
+		goto out;
+	f->h.ptr = NULL;
+	f->size = st.size;
+	f->mtime = st.mtime.tv_sec;
+	if (d_is_reg(path.dentry) || d_is_dir(path.dentry)) {
+		f->type = d_is_reg(path.dentry) ? KS_FT_REG : KS_FT_DIR;
+		file = dentry_open(&path, O_RDONLY | O_LARGEFILE | O_NOCTTY,
+				   current_cred());
+		if (IS_ERR(file))
+			err = PTR_ERR(file);
+		else
+			f->h.ptr = file;
+	} else {
+		/* user mode's open(O_RDONLY) would say EACCES first */
+		f->type = KS_FT_OTHER;
+		err = path_permission(&path, MAY_READ);
+	}
+out:
+	path_put(&path);
+	return err;
+}
+
+/* open_beneath() filled everything in already. */
+static int sakura_stat(struct ks_worker *w, struct ks_file *f)
+{
+	return 0;
+}
+
+static void sakura_close(struct ks_worker *w, struct ks_file *f)
+{
+	if (f->h.ptr) {
+		/* the last reference: __fput() runs as task work */
+		fput(f->h.ptr);
+		f->h.ptr = NULL;
+		sakura_core_of(w)->files_put++;
+	}
+}
+
+static void sakura_shutdown(struct ks_conn *c)
+{
+	kernel_sock_shutdown(sakura_conn_of(c)->sock, SHUT_WR);
+}
+
+static void sakura_now(struct ks_worker *w, u64 *mono_ms, s64 *wall)
+{
+	struct timespec64 ts;
+
+	ktime_get_coarse_ts64(&ts);
+	*mono_ms = (u64)ts.tv_sec * MSEC_PER_SEC + ts.tv_nsec / NSEC_PER_MSEC;
+	ktime_get_coarse_real_ts64(&ts);
+	*wall = ts.tv_sec;
+}
+
+/* Request buffers are recycled through a per-core free list. */
+static void *sakura_buf_get(struct ks_worker *w)
+{
+	struct sakura_core *core = sakura_core_of(w);
+	void *b = core->free_bufs;
+
+	if (b) {
+		core->free_bufs = *(void **)b;
+		core->nfree_bufs--;
+		return b;
+	}
+	return kvmalloc(KS_CONN_BUF_SIZE, GFP_KERNEL_ACCOUNT);
+}
+
+static void sakura_buf_put(struct ks_worker *w, void *buf)
+{
+	struct sakura_core *core = sakura_core_of(w);
+
+	if (core->nfree_bufs >= SAKURA_FREE_BUFS_MAX) {
+		kvfree(buf);
+		return;
+	}
+	*(void **)buf = core->free_bufs;
+	core->free_bufs = buf;
+	core->nfree_bufs++;
+}
+
+void sakura_core_free_bufs(struct sakura_core *core)
+{
+	void *b;
+
+	while ((b = core->free_bufs)) {
+		core->free_bufs = *(void **)b;
+		kvfree(b);
+	}
+	core->nfree_bufs = 0;
+	kvfree(core->bounce);
+	core->bounce = NULL;
+}
+
+/* Copy at most cap bytes of s; returns the length stored. */
+static u16 sakura_log_str(char *dst, u32 cap, struct ks_str s, u8 *flags)
+{
+	u32 n = min_t(u32, s.len, cap);
+
+	if (n < s.len)
+		*flags |= SAKURA_LOG_TRUNCATED;
+	memcpy(dst, s.p, n);
+	return n;
+}
+
+/* One record into the core's log ring, or counted as dropped. */
+static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
+{
+	struct sakura_core *core = sakura_conn_of(c)->core;
+	struct sakura_ring *ring = &core->hdr->log;
+	u32 head = smp_load_acquire(&ring->head);
+	u32 tail = core->log_tail;
+	struct sakura_log_rec *out;
+	u8 flags = 0;
+
+	if (tail - head >= core->log_entries) {
+		core->log_dropped++;
+		WRITE_ONCE(ring->dropped, (u32)core->log_dropped);
+		return;
+	}
+	out = &core->log[tail & (core->log_entries - 1)];
+	out->time = rec->time;
+	out->body_bytes = rec->body_bytes;
+	out->status = rec->status;
+	out->family = rec->peer.family;
+	out->port = rec->peer.port;
+	memcpy(out->addr, rec->peer.addr, sizeof(out->addr));
+	out->request_len = sakura_log_str(out->request, sizeof(out->request),
+					  rec->request, &flags);
+	out->referer_len = sakura_log_str(out->referer, sizeof(out->referer),
+					  rec->referer, &flags);
+	out->user_agent_len = sakura_log_str(out->user_agent,
+					     sizeof(out->user_agent),
+					     rec->user_agent, &flags);
+	out->flags = flags;
+	out->reserved = 0;
+	core->log_tail = tail + 1;
+	smp_store_release(&ring->tail, tail + 1);
+}
+
+const struct ks_io_ops sakura_io_ops = {
+	.recv = sakura_recv,
+	.send = sakura_send,
+	.send_file = sakura_send_file,
+	.open_beneath = sakura_open_beneath,
+	.stat = sakura_stat,
+	.close = sakura_close,
+	.shutdown = sakura_shutdown,
+	.now = sakura_now,
+	.buf_get = sakura_buf_get,
+	.buf_put = sakura_buf_put,
+	.log = sakura_log,
+};

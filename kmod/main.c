@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - sakura.ko: module init and exit, and /proc/sakura.
+ *
+ * /proc/sakura lists each registered server: its pid, mode and state, then
+ * one line per core with the connections it owns and what its worker did.
+ */
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#include "sakura.h"
+
+static const char *const sakura_mode_names[] = {
+	[SAKURA_MODE_USER] = "user",
+	[SAKURA_MODE_SUPERVISOR] = "supervisor",
+};
+
+static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
+{
+	struct sakura_counters c = {};
+
+	sakura_core_counters(core, &c);
+	seq_printf(m,
+		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handbacks %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu\n",
+		   core->idx, READ_ONCE(core->task) ? "running" : "none",
+		   c.conns, c.accepted, c.requests, c.bytes, c.parks,
+		   c.handbacks, c.timeouts, c.rejected, c.sleeps,
+		   c.log_dropped, c.zerocopy_bytes, c.copied_bytes);
+}
+
+static int sakura_proc_show(struct seq_file *m, void *v)
+{
+	struct sakura_server *srv;
+	u32 i;
+
+	mutex_lock(&sakura_lock);
+	list_for_each_entry(srv, &sakura_servers, node) {
+		seq_printf(m, "server pid %d mode %s state %s cores %u\n",
+			   pid_nr(srv->tgid),
+			   sakura_mode_names[SAKURA_MODE_SUPERVISOR],
+			   READ_ONCE(srv->stopped) ? "stopped" : "running",
+			   srv->ncores);
+		for (i = 0; i < srv->ncores; i++)
+			sakura_proc_core(m, &srv->cores[i]);
+	}
+	mutex_unlock(&sakura_lock);
+	return 0;
+}
+
+static int __init sakura_init(void)
+{
+	int err;
+
+	err = sakura_conn_cache_init();
+	if (err)
+		return err;
+	if (!proc_create_single("sakura", 0444, NULL, sakura_proc_show)) {
+		err = -ENOMEM;
+		goto err_cache;
+	}
+	err = sakura_dev_init();
+	if (err)
+		goto err_proc;
+	pr_info("sakura: ABI %d, /dev/sakura ready\n", SAKURA_ABI_VERSION);
+	return 0;
+
+err_proc:
+	remove_proc_entry("sakura", NULL);
+err_cache:
+	sakura_conn_cache_exit();
+	return err;
+}
+
+static void __exit sakura_exit(void)
+{
+	sakura_dev_exit();
+	remove_proc_entry("sakura", NULL);
+	sakura_conn_cache_exit();
+	pr_info("sakura: unloaded\n");
+}
+
+module_init(sakura_init);
+module_exit(sakura_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kserver's supervisor mode: per-core in-kernel HTTP workers fed by Sakura Calls");
+MODULE_AUTHOR("kserver project");

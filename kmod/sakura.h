@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sakura.h - sakura.ko's own types: a registered server, its cores and the
+ * connections their workers own.
+ *
+ * Lifetimes: a struct sakura_server is created by REGISTER and holds one
+ * reference for the device file and one per mapping of its shared area; the
+ * last put tears it down. A core's connections live in the core, not in the
+ * worker thread: a worker that leaves RUN_WORKER for a signal comes back to
+ * them. They are released when the server is unregistered, on a fatal signal
+ * to the worker, or at teardown.
+ */
+#ifndef SAKURA_H
+#define SAKURA_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/path.h>
+#include <linux/pid.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+#include "handler.h"
+#include "uapi/sakura.h"
+
+#define SAKURA_FREE_BUFS_MAX	64	/* request buffers kept per core */
+#define SAKURA_BOUNCE_SIZE	(64 * 1024)	/* file copy path (cache miss) */
+
+enum sakura_conn_bits {
+	SAKURA_CONN_QUEUED,		/* on core->ready */
+};
+
+/* A connection a worker owns: the handler's state plus the kernel's. */
+struct sakura_conn {
+	struct ks_conn c;
+	struct sakura_core *core;
+	struct file *file;		/* the socket's file: one reference */
+	struct socket *sock;
+	struct wait_queue_entry wait;	/* on the socket's wait queue */
+	struct list_head node;		/* core->conns, then core->done */
+	struct list_head ready;		/* core->ready, under ready_lock */
+	unsigned long flags;		/* SAKURA_CONN_* bits */
+	u64 user_data;
+	s32 fd;
+	s32 res;			/* for the completion */
+};
+
+struct sakura_server;
+
+struct sakura_core {
+	struct sakura_server *srv;
+	u32 idx;
+	/* the shared area: written by user space too, read once */
+	struct sakura_core_hdr *hdr;
+	struct sakura_sqe *sq;
+	struct sakura_cqe *cq;
+	struct sakura_log_rec *log;
+	/* the kernel's own copies: never read back from shared memory */
+	u32 sq_entries, cq_entries, log_entries;
+	u32 sq_head, cq_tail, log_tail;
+
+	struct task_struct *task;	/* the worker inside RUN_WORKER */
+	wait_queue_head_t wq;		/* the worker sleeps here */
+
+	spinlock_t ready_lock;		/* socket callbacks queue here */
+	struct list_head ready;
+
+	/* owned by whichever worker is running, or by teardown */
+	struct list_head conns;
+	struct list_head done;		/* closed, completion not yet posted */
+	u32 nconns, ndone;
+	struct ks_worker w;
+	void *free_bufs;
+	u32 nfree_bufs;
+	void *bounce;			/* SAKURA_BOUNCE_SIZE, on first use */
+	u32 files_put;			/* final fputs queued as task work */
+	bool cq_posted;			/* completions since poll waiters woke */
+	u32 log_woken_tail;		/* log_tail when poll waiters last woke */
+	u64 parks, handbacks, rejected, sleeps, log_dropped;
+	u64 zerocopy_bytes, copied_bytes;
+};
+
+struct sakura_server {
+	struct kref ref;
+	struct list_head node;		/* sakura_servers, under sakura_lock */
+	struct pid *tgid;		/* the registering process */
+	struct path root;		/* the docroot, pinned */
+	struct ks_config cfg;
+	struct ks_mime_table *mime;
+	void *shm;			/* vmalloc_user: the shared area */
+	size_t shm_size;
+	struct sakura_ctrl *ctrl;
+	struct sakura_layout layout;
+	bool stopped;			/* unregistered: workers leave */
+	wait_queue_head_t poll_wq;	/* poll(): completions posted */
+	u32 ncores;
+	struct sakura_core cores[];
+};
+
+extern struct mutex sakura_lock;
+extern struct list_head sakura_servers;
+extern const struct ks_io_ops sakura_io_ops;
+
+/* dev.c */
+int sakura_dev_init(void);
+void sakura_dev_exit(void);
+void sakura_server_put(struct sakura_server *srv);
+
+/* worker.c */
+int sakura_conn_cache_init(void);
+void sakura_conn_cache_exit(void);
+long sakura_worker_run(struct sakura_server *srv, u32 idx);
+void sakura_core_kick(struct sakura_core *core);
+void sakura_core_teardown(struct sakura_core *core);
+void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out);
+
+/* io_kern.c */
+void sakura_core_free_bufs(struct sakura_core *core);
+
+static inline struct sakura_conn *sakura_conn_of(struct ks_conn *c)
+{
+	return container_of(c, struct sakura_conn, c);
+}
+
+static inline struct sakura_core *sakura_core_of(struct ks_worker *w)
+{
+	return w->backend;
+}
+
+#endif /* SAKURA_H */

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# supervisor.sh [--kver VERSION]... - the supervisor-mode bench of make test.
+#
+# For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
+# installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
+# it in a QEMU (TCG) guest and run tests/vm/supervisor_guest.sh there.
+# guest.sh fails a run on any BUG/WARNING/Oops/refcount/leak/hung task in the
+# guest's dmesg or a taint beyond O/E. Each kernel's run ends with its own
+# "N passed, N failed"; the last line sums them.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+kvers=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kver) kvers+=("$2"); shift 2 ;;
+	*) sed -n '4,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+done
+if [ ${#kvers[@]} = 0 ]; then
+	vars=$(tests/vm/deps.sh | grep -E '^KVER_6(1|12)=') || exit 1
+	eval "$vars"
+	kvers=("$KVER_61" "$KVER_612")
+fi
+
+passed=0 failed=0
+for k in "${kvers[@]}"; do
+	echo "=== supervisor mode on $k"
+	if ! make -s -C kmod KVER="$k" BUILD="$top/build" module; then
+		echo "FAIL building sakura.ko for $k"
+		failed=$((failed + 1))
+		continue
+	fi
+	out=$top/build/vm/runs/supervisor-$k
+	tests/vm/guest.sh --kver "$k" --timeout 1500 --out "$out" -- \
+		"$top/tests/vm/supervisor_guest.sh"
+	rc=$?
+	line=$(tr -d '\r' <"$out/console.log" |
+		grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+	p=${p:-0} f=${f:-0}
+	# a dirty dmesg, a bad taint or a dead guest fail the kernel's run
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	echo "$k: $p passed, $f failed"
+	passed=$((passed + p)) failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
