@@ -11,7 +11,7 @@ suites=(
 	"HTTP conformance, user mode|tests/http/run.sh --serve-hidden"
 	"HTTP conformance, user mode, ASan build|env KSERVER=build/kserver-asan tests/http/run.sh"
 	"real clients: curl, wrk, chromium|tests/clients/run.sh"
-	"guest bench self-test (6.1, 6.12)|tests/vm/selftest.sh --fast --no-deps"
+	"guest bench self-test (6.1, 6.12)|tests/vm/selftest.sh --fast"
 	"supervisor mode in QEMU guests (6.1, 6.12)|tests/vm/supervisor.sh"
 )
 

@@ -106,31 +106,39 @@ else
 fi
 [[ -x $SCRIPT ]] || die_usage "SCRIPT is not executable: $SCRIPT"
 
-# Paths the guest does not share with the host (its own tmpfs / pseudo filesystems).
+# The project tree is shared read-only at its own path, mounted after the
+# guest's tmpfs mounts: the guest sees it wherever the clone lives, /tmp or
+# /var included (CI's clone path is not ours to choose).
+REPO=$(cd "$REPO" && pwd -P)
+[[ $REPO =~ ^/[A-Za-z0-9._+~/-]+$ ]] || die_usage "project path has unsupported characters: $REPO"
+
+# Paths the guest does not share with the host (its own tmpfs / pseudo
+# filesystems), unless they lie in the shared project tree.
 guest_private() {
+    case "$1/" in "$REPO"/*) return 1 ;; esac
     case "$1/" in
         /tmp/*|/run/*|/proc/*|/sys/*|/dev/*|/var/*) return 0 ;;
     esac
     return 1
 }
-case "$SCRIPT/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*|/var/*)
-    die_usage "SCRIPT must be visible to the guest; not under /tmp /run /var /proc /sys /dev: $SCRIPT" ;;
-esac
+if guest_private "$SCRIPT"; then
+    die_usage "SCRIPT must be visible to the guest (in $REPO, or not under /tmp /run /var /proc /sys /dev): $SCRIPT"
+fi
 
 # ---------------------------------------------------------------- out dir
 if [[ -z $OUT ]]; then
     OUT=$VM_BUILD/runs/$(date +%Y%m%d-%H%M%S)-$KVER-$$
 fi
 OUT=$(realpath -m -- "$OUT")
-case "$OUT/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*)
-    die_usage "--out must not be under /tmp, /run, /proc, /sys or /dev: $OUT" ;;
+case "$OUT/" in /proc/*|/sys/*|/dev/*)
+    die_usage "--out must not be under /proc, /sys or /dev: $OUT" ;;
 esac
 [[ $OUT != / ]] || die_usage "--out must not be /"
 [[ $OUT =~ ^/[A-Za-z0-9._+~/-]+$ ]] || die_usage "--out path has unsupported characters: $OUT"
 mkdir -p -- "$OUT"
 OUT=$(realpath -- "$OUT")   # symlinks resolved: re-check where it really is
-case "$OUT/" in /tmp/*|/run/*|/proc/*|/sys/*|/dev/*)
-    die_usage "--out must not be under /tmp, /run, /proc, /sys or /dev: $OUT" ;;
+case "$OUT/" in /proc/*|/sys/*|/dev/*)
+    die_usage "--out must not be under /proc, /sys or /dev: $OUT" ;;
 esac
 rm -rf -- "$OUT/.vm"
 rm -f -- "$OUT/exitcode" "$OUT/dmesg.txt" "$OUT/tainted" "$OUT/console.log" "$OUT/result"
@@ -146,7 +154,7 @@ CMDLINE="console=ttyS0,115200 loglevel=5 log_buf_len=8M slub_debug=FZPU panic_on
 if kconfig 'CONFIG_KFENCE=y'; then
     CMDLINE+=" kfence.sample_interval=100"
 fi
-CMDLINE+=" vm.out=$OUT"
+CMDLINE+=" vm.out=$OUT vm.repo=$REPO"
 [[ -z $EXTRA_CMDLINE ]] || CMDLINE+=" $EXTRA_CMDLINE"
 
 # ---------------------------------------------------------------- initramfs
@@ -206,7 +214,10 @@ mount -t devtmpfs devtmpfs /dev || fail "mount devtmpfs"
 exec </dev/console >/dev/console 2>&1
 OUT=
 for a in $(cat /proc/cmdline); do
-    case "$a" in vm.out=*) OUT=${a#vm.out=} ;; esac
+    case "$a" in
+        vm.out=*) OUT=${a#vm.out=} ;;
+        vm.repo=*) REPO=${a#vm.repo=} ;;
+    esac
 done
 [ -n "$OUT" ] || fail "no vm.out= on the kernel command line"
 for ko in $(cat /modules.list); do
@@ -230,6 +241,9 @@ ln -s /run "$NEW/var/run"
 ln -s /run/lock "$NEW/var/lock"
 mount -t cgroup2 cgroup2 "$NEW/sys/fs/cgroup" 2>/dev/null
 mount -t debugfs debugfs "$NEW/sys/kernel/debug" 2>/dev/null
+[ -n "$REPO" ] || fail "no vm.repo= on the kernel command line"
+mkdir -p "$NEW$REPO" || fail "mkdir $REPO"
+mount -t 9p -o "ro,$P9,cache=loose" repo "$NEW$REPO" || fail "mount 9p repo"
 mkdir -p "$NEW$OUT" || fail "mkdir $OUT"
 mount -t 9p -o "rw,$P9" outdir "$NEW$OUT" || fail "mount 9p outdir"
 hostname vm
@@ -337,6 +351,8 @@ QEMU=(qemu-system-x86_64
     -kernel "$KERNEL" -initrd "$INITRD" -append "$CMDLINE"
     -fsdev "local,id=fs_root,path=/,security_model=none,readonly=on,multidevs=remap"
     -device virtio-9p-pci,fsdev=fs_root,mount_tag=hostroot
+    -fsdev "local,id=fs_repo,path=$REPO,security_model=none,readonly=on,multidevs=remap"
+    -device virtio-9p-pci,fsdev=fs_repo,mount_tag=repo
     -fsdev "local,id=fs_out,path=$OUT,security_model=none,multidevs=remap"
     -device virtio-9p-pci,fsdev=fs_out,mount_tag=outdir
 )
