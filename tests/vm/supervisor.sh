@@ -27,6 +27,11 @@ if [ ${#kvers[@]} = 0 ]; then
 fi
 
 passed=0 failed=0
+# the interface misuse tests run inside each guest
+if ! make -s -C kmod BUILD="$top/build" tests; then
+	echo "FAIL building kmod/tests"
+	failed=$((failed + 1))
+fi
 for k in "${kvers[@]}"; do
 	echo "=== supervisor mode on $k"
 	if ! make -s -C kmod KVER="$k" BUILD="$top/build" module; then
