@@ -141,17 +141,14 @@ static void ks_accept(struct ks_thread *t)
 				ks_accept_pause(t, true);
 			return;
 		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* supervisor mode: one Sakura Call and the kernel owns it */
+		if (t->srv->sup && ks_sup_call(t, fd))
+			continue;
 		u = ks_uconn_alloc(t);
 		if (!u) {
 			close(fd);
 			return;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* supervisor mode: one Sakura Call and the kernel owns it */
-		if (t->srv->sup && ks_sup_call(t, fd)) {
-			u->next = t->free_conns;
-			t->free_conns = u;
-			continue;
 		}
 		h.fd = fd;
 		ks_conn_init(&u->c, &t->w, h);
@@ -234,13 +231,7 @@ static void *ks_thread_main(void *arg)
 	struct epoll_event evs[KS_EVENTS];
 	u64 drain_deadline = 0;
 
-	if (t->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(t->cpu, &set);
-		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	ks_pin_self(t->cpu);
 	for (;;) {
 		int i, n = epoll_wait(t->epfd, evs, KS_EVENTS, ks_wait_ms(t));
 
@@ -283,6 +274,17 @@ static void *ks_thread_main(void *arg)
 	}
 	ks_log_flush(t->log);
 	return NULL;
+}
+
+void ks_pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /* The i-th CPU this process may run on, or -1. */

@@ -45,7 +45,6 @@ struct ks_thread {
 	unsigned long nconns;
 	unsigned long long accept_paused_until;	/* ms, after EMFILE */
 	char sup_tag;			/* epoll tag: sakura.ko completions */
-	unsigned long sup_inflight;	/* connections the kernel owns */
 };
 
 struct ks_server {
@@ -75,6 +74,9 @@ int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 		     char **argv);
 int ks_server_setup(struct ks_server *srv);
 int ks_server_run(struct ks_server *srv);
+
+/* pin the calling thread to cpu (no-op for -1) */
+void ks_pin_self(int cpu);
 
 /* supervisor.c: sakura.ko */
 int ks_sup_register(struct ks_server *srv);

@@ -129,13 +129,7 @@ static void *ks_sup_worker(void *p)
 	struct ks_worker_arg *a = p;
 	struct sakura_core_arg arg = { .core = a->core };
 
-	if (a->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(a->cpu, &set);
-		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	ks_pin_self(a->cpu);
 	/* a stop (ptrace, SIGSTOP) may interrupt it: go straight back in */
 	while (ioctl(a->sup->devfd, SAKURA_IOC_RUN_WORKER, &arg)) {
 		if (errno != EINTR) {
@@ -214,7 +208,6 @@ bool ks_sup_call(struct ks_thread *t, int fd)
 
 		ioctl(s->devfd, SAKURA_IOC_KICK, &arg);
 	}
-	t->sup_inflight++;
 	return true;
 }
 
@@ -251,10 +244,8 @@ void ks_sup_reap(struct ks_thread *t)
 	for (; head != tail; head++) {
 		const struct sakura_cqe *e = &cq[head & (KS_CQ_ENTRIES - 1)];
 
-		if (e->op == SAKURA_CQE_CLOSED && e->fd >= 0) {
+		if (e->op == SAKURA_CQE_CLOSED && e->fd >= 0)
 			close(e->fd);
-			t->sup_inflight--;
-		}
 	}
 	__atomic_store_n(&h->cq.head, head, __ATOMIC_RELEASE);
 

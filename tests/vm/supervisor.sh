@@ -13,6 +13,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=tests/http/lib.sh
+. "$top/tests/http/lib.sh"	# counted, summary
 kvers=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -26,7 +28,6 @@ if [ ${#kvers[@]} = 0 ]; then
 	kvers=("$KVER_61" "$KVER_612")
 fi
 
-passed=0 failed=0
 # the interface misuse tests run inside each guest
 if ! make -s -C kmod BUILD="$top/build" tests; then
 	echo "FAIL building kmod/tests"
@@ -43,17 +44,8 @@ for k in "${kvers[@]}"; do
 	tests/vm/guest.sh --kver "$k" --timeout 1500 --out "$out" -- \
 		"$top/tests/vm/supervisor_guest.sh"
 	rc=$?
-	line=$(tr -d '\r' <"$out/console.log" |
-		grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
-	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-	f=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
-	p=${p:-0} f=${f:-0}
-	# a dirty dmesg, a bad taint or a dead guest fail the kernel's run
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		f=1
-	fi
-	echo "$k: $p passed, $f failed"
-	passed=$((passed + p)) failed=$((failed + f))
+	# a dirty dmesg, a bad taint or a dead guest fail the run (rc != 0)
+	tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
+	counted "$k" "$out/console.txt" "$rc"
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary
