@@ -139,6 +139,17 @@ void ks_conn_init(struct ks_conn *c, struct ks_worker *w, union ks_handle sock)
 	ks_timer_arm(c, KS_TIMER_HEADER);
 }
 
+void ks_conn_resume(struct ks_conn *c, struct ks_worker *w,
+		    union ks_handle sock)
+{
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->sock = sock;
+	c->state = KS_CS_IDLE;
+	w->stats.adopted++;
+	ks_timer_arm(c, KS_TIMER_IDLE);
+}
+
 static void ks_file_close(struct ks_conn *c)
 {
 	if (c->file_open) {
@@ -156,15 +167,28 @@ static void ks_buf_release(struct ks_conn *c)
 	}
 }
 
-void ks_conn_release(struct ks_conn *c)
+static void ks_conn_drop(struct ks_conn *c)
 {
-	if (c->state == KS_CS_CLOSED)
-		return;
 	ks_file_close(c);
 	ks_buf_release(c);
 	ks_link_del(&c->tlink);
 	c->state = KS_CS_CLOSED;
+}
+
+void ks_conn_release(struct ks_conn *c)
+{
+	if (c->state == KS_CS_CLOSED)
+		return;
+	ks_conn_drop(c);
 	c->w->stats.closed++;
+}
+
+void ks_conn_handover(struct ks_conn *c)
+{
+	if (c->state == KS_CS_CLOSED)
+		return;
+	ks_conn_drop(c);
+	c->w->stats.handovers++;
 }
 
 bool ks_conn_is_idle(const struct ks_conn *c)
@@ -558,6 +582,7 @@ static int ks_next_request(struct ks_conn *c)
 	memset(&c->scan, 0, sizeof(c->scan));
 	memset(&c->req, 0, sizeof(c->req));
 	c->wlen = c->woff = 0;
+	c->stay = false;
 	if (c->discard) {
 		c->state = KS_CS_DISCARD;
 		ks_timer_arm(c, KS_TIMER_HEADER);
@@ -669,6 +694,10 @@ enum ks_want ks_conn_run(struct ks_conn *c)
 	while (r == KS_STEP_AGAIN) {
 		switch (c->state) {
 		case KS_CS_IDLE:
+			/* the request boundary: the other mode may take it */
+			if (c->w->hand_over && !c->stay && !c->rlen)
+				return KS_WANT_HANDOVER;
+			fallthrough;
 		case KS_CS_READ_HEAD:
 			if (requests++ == KS_PASS_REQUESTS)
 				return KS_WANT_YIELD;

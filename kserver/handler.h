@@ -129,6 +129,8 @@ struct ks_stats {
 	u64 accepted;
 	u64 closed;
 	u64 timeouts;
+	u64 handovers;		/* given to the other mode between requests */
+	u64 adopted;		/* taken from the other mode */
 };
 
 /* Per-core (per event-loop thread, or per kernel worker) state. */
@@ -144,6 +146,8 @@ struct ks_worker {
 	struct ks_link timers[KS_TIMER_NR];
 	struct ks_stats stats;
 	bool draining;			/* stopping: no more keep-alive */
+	bool hand_over;			/* the other mode serves: hand
+					 * connections over between requests */
 };
 
 enum ks_conn_state {
@@ -160,6 +164,10 @@ enum ks_want {
 	KS_WANT_WRITE,		/* run again when writable (or on timeout) */
 	KS_WANT_YIELD,		/* made progress, more to do: run again soon */
 	KS_WANT_CLOSE,		/* done: the backend closes the socket */
+	KS_WANT_HANDOVER,	/* between requests, nothing of the next one
+				 * read, and w->hand_over is set: give it to
+				 * the other mode (ks_conn_handover()), or set
+				 * stay and run it again */
 };
 
 struct ks_conn {
@@ -174,6 +182,8 @@ struct ks_conn {
 	bool keepalive;			/* after this response */
 	bool file_open;
 	bool head_only;			/* HEAD: no body bytes */
+	bool stay;			/* not handed over before its next
+					 * request (the other side was full) */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */
@@ -198,11 +208,16 @@ struct ks_conn *ks_worker_expired(struct ks_worker *w);
 
 /* Start a new connection; the backend then calls ks_conn_run(). */
 void ks_conn_init(struct ks_conn *c, struct ks_worker *w, union ks_handle sock);
+/* Take a kept-alive connection from the other mode, between requests. */
+void ks_conn_resume(struct ks_conn *c, struct ks_worker *w,
+		    union ks_handle sock);
 enum ks_want ks_conn_run(struct ks_conn *c);
 /* The connection's deadline passed: returns what ks_conn_run() would. */
 enum ks_want ks_conn_timeout(struct ks_conn *c);
 /* Release everything the handler holds (file, buffer, timer); idempotent. */
 void ks_conn_release(struct ks_conn *c);
+/* Release an idle connection that goes on in the other mode (not closed). */
+void ks_conn_handover(struct ks_conn *c);
 /* The connection armed on a timer list node (see ks_worker.timers). */
 #define ks_conn_of_timer(l) \
 	((struct ks_conn *)((char *)(l) - offsetof(struct ks_conn, tlink)))

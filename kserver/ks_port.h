@@ -100,6 +100,9 @@ struct ks_str {
 	u32 len;
 };
 
+#ifndef fallthrough	/* the kernel has its own */
+#define fallthrough __attribute__((__fallthrough__))
+#endif
 #define KS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define KS_BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
