@@ -3,6 +3,10 @@
  * dev.c - /dev/sakura: REGISTER, RUN_WORKER, KICK, STATUS, UNREGISTER, the
  * shared area's mmap and poll() for completions and log records.
  *
+ * Any open file may also QUERY the registered servers and ask one of them to
+ * switch modes (SWITCH_MODE: the same euid as the server, or CAP_SYS_ADMIN);
+ * the server applies the switch itself and acknowledges it (ACK_MODE).
+ *
  * One open file registers at most one server. The file holds a reference on
  * the server and each mapping holds another, so the shared pages outlive
  * neither; the file itself pins the module (fops.owner), so rmmod is refused
@@ -11,6 +15,7 @@
  * waits for nothing.
  */
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -19,6 +24,7 @@
 #include <linux/namei.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -68,6 +74,7 @@ static void sakura_server_stop(struct sakura_server *srv)
 	for (i = 0; i < srv->ncores; i++)
 		sakura_core_kick(&srv->cores[i]);
 	wake_up_interruptible_poll(&srv->poll_wq, EPOLLHUP);
+	wake_up_all(&srv->mode_wq);	/* switches end with -ESRCH */
 }
 
 /* --- REGISTER --- */
@@ -88,7 +95,8 @@ static int sakura_register_check(const struct sakura_register *r)
 
 	if (r->abi_version != SAKURA_ABI_VERSION)
 		return -EPROTO;
-	if ((r->flags & ~SAKURA_REG_FLAGS) || r->reserved_in)
+	if ((r->flags & ~SAKURA_REG_FLAGS) ||
+	    (r->mode != SAKURA_MODE_USER && r->mode != SAKURA_MODE_SUPERVISOR))
 		return -EINVAL;
 	if (!r->ncores || r->ncores > SAKURA_MAX_CORES ||
 	    !sakura_ring_size_ok(r->sq_entries, SAKURA_SQ_MAX) ||
@@ -228,7 +236,8 @@ static void sakura_core_init(struct sakura_server *srv, u32 i,
 	WRITE_ONCE(core->hdr->sq.flags, SAKURA_SQ_NEED_WAKEUP);
 }
 
-static struct sakura_server *sakura_server_new(const struct sakura_register *r)
+static struct sakura_server *sakura_server_new(struct file *file,
+					       const struct sakura_register *r)
 {
 	struct sakura_server *srv;
 	int err;
@@ -240,6 +249,11 @@ static struct sakura_server *sakura_server_new(const struct sakura_register *r)
 	kref_init(&srv->ref);
 	INIT_LIST_HEAD(&srv->node);
 	init_waitqueue_head(&srv->poll_wq);
+	init_waitqueue_head(&srv->mode_wq);
+	spin_lock_init(&srv->mode_lock);
+	srv->mode = srv->req_mode = r->mode;
+	srv->uid = file->f_cred->euid;
+	srv->start_ns = ktime_get_boottime_ns();
 	srv->ncores = r->ncores;
 	err = sakura_layout(r, &srv->layout);
 	if (err)
@@ -261,7 +275,8 @@ static struct sakura_server *sakura_server_new(const struct sakura_register *r)
 	srv->ctrl = srv->shm;
 	srv->ctrl->abi_version = SAKURA_ABI_VERSION;
 	srv->ctrl->ncores = r->ncores;
-	srv->ctrl->mode = SAKURA_MODE_SUPERVISOR;
+	srv->ctrl->mode = r->mode;
+	srv->ctrl->req_mode = r->mode;
 	srv->ctrl->state = SAKURA_STATE_RUNNING;
 	sakura_config_init(&srv->cfg, r, srv->mime);
 	for (i = 0; i < r->ncores; i++)
@@ -295,7 +310,7 @@ static long sakura_register(struct file *file, void __user *arg)
 	if (sakura_file_server(file))
 		return -EBUSY;
 	/* built and copied out unlocked: user copies may fault and sleep */
-	srv = sakura_server_new(&r);
+	srv = sakura_server_new(file, &r);
 	if (IS_ERR(srv))
 		return PTR_ERR(srv);
 	/* the layout is zeroed by sakura_layout(): no kernel bytes leak */
@@ -351,7 +366,7 @@ static long sakura_status(struct sakura_server *srv, void __user *arg)
 		if (core != SAKURA_STATUS_ALL && core >= srv->ncores)
 			return -EINVAL;
 		st.registered = 1;
-		st.mode = SAKURA_MODE_SUPERVISOR;
+		st.mode = READ_ONCE(srv->mode);
 		st.state = READ_ONCE(srv->stopped) ? SAKURA_STATE_STOPPED :
 						     SAKURA_STATE_RUNNING;
 		st.ncores = srv->ncores;
@@ -367,6 +382,221 @@ static long sakura_status(struct sakura_server *srv, void __user *arg)
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+/* --- mode switches (DMSM) --- */
+
+/* Mirror the kernel's switch state into the control page. */
+static void sakura_ctrl_publish(struct sakura_server *srv)
+	__must_hold(&srv->mode_lock)
+{
+	struct sakura_ctrl *ctrl = srv->ctrl;
+
+	WRITE_ONCE(ctrl->mode, srv->mode);
+	WRITE_ONCE(ctrl->req_mode, srv->req_mode);
+	WRITE_ONCE(ctrl->ack_seq, srv->ack_seq);
+	/* the server reads req_seq first, then the rest */
+	smp_store_release(&ctrl->req_seq, srv->req_seq);
+}
+
+/* A registered server by its pid as the caller sees it, with a reference. */
+static struct sakura_server *sakura_server_find(pid_t pid, u32 index)
+{
+	struct sakura_server *srv, *found = NULL;
+	u32 i = 0;
+
+	mutex_lock(&sakura_lock);
+	list_for_each_entry(srv, &sakura_servers, node) {
+		pid_t nr = pid_vnr(srv->tgid);
+
+		/* stopped, or not in the caller's pid namespace */
+		if (READ_ONCE(srv->stopped) || !nr)
+			continue;
+		if (pid ? nr == pid : i++ == index) {
+			kref_get(&srv->ref);
+			found = srv;
+			break;
+		}
+	}
+	mutex_unlock(&sakura_lock);
+	return found;
+}
+
+static bool sakura_may_switch(struct file *file, struct sakura_server *srv)
+{
+	return uid_eq(file->f_cred->euid, srv->uid) ||
+	       file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
+}
+
+/* Record a request for @mode; the request to wait for, or 0: nothing to do. */
+static u64 sakura_switch_request(struct sakura_server *srv, u32 mode,
+				 struct sakura_switch *sw)
+{
+	u64 seq;
+
+	spin_lock(&srv->mode_lock);
+	sw->from_mode = srv->mode;
+	if (srv->req_mode == mode) {
+		/* already there, or on the way: wait for that request */
+		seq = srv->req_seq > srv->ack_seq ? srv->req_seq : 0;
+	} else {
+		srv->req_mode = mode;
+		seq = ++srv->req_seq;
+		srv->req_ns = ktime_get_ns();
+		sakura_ctrl_publish(srv);
+	}
+	sw->seq = seq ? seq : srv->ack_seq;
+	spin_unlock(&srv->mode_lock);
+	return seq;
+}
+
+static bool sakura_switch_done(struct sakura_server *srv, u64 seq)
+{
+	return READ_ONCE(srv->ack_seq) >= seq || READ_ONCE(srv->stopped);
+}
+
+static long sakura_switch_mode(struct file *file, void __user *arg)
+{
+	struct sakura_server *srv;
+	struct sakura_switch sw;
+	u64 seq, start;
+	long left;
+	int err = 0;
+
+	if (copy_from_user(&sw, arg, sizeof(sw)))
+		return -EFAULT;
+	if (sw.flags || sw.pid <= 0 ||
+	    (sw.mode != SAKURA_MODE_USER && sw.mode != SAKURA_MODE_SUPERVISOR) ||
+	    !sakura_timeout_ok(sw.timeout_ms))
+		return -EINVAL;
+	srv = sakura_server_find(sw.pid, 0);
+	if (!srv)
+		return -ESRCH;
+	if (!sakura_may_switch(file, srv)) {
+		err = -EPERM;
+		goto out;
+	}
+	start = ktime_get_ns();
+	sw.latency_ns = 0;
+	seq = sakura_switch_request(srv, sw.mode, &sw);
+	if (seq) {
+		wake_up_interruptible_poll(&srv->poll_wq, EPOLLPRI);
+		left = wait_event_interruptible_timeout(srv->mode_wq,
+				sakura_switch_done(srv, seq),
+				msecs_to_jiffies(sw.timeout_ms));
+		spin_lock(&srv->mode_lock);
+		if (srv->ack_seq >= seq) {
+			/* a later request to the other mode won */
+			if (srv->mode != sw.mode)
+				err = -ECANCELED;
+			sw.latency_ns = srv->ack_ns - min(start, srv->ack_ns);
+		} else if (READ_ONCE(srv->stopped)) {
+			err = -ESRCH;
+		} else {
+			err = left < 0 ? -EINTR : -ETIMEDOUT;
+		}
+		spin_unlock(&srv->mode_lock);
+	}
+	if (!err && copy_to_user(arg, &sw, sizeof(sw)))
+		err = -EFAULT;
+out:
+	sakura_server_put(srv);
+	return err;
+}
+
+/* The server applied request @seq on every core. */
+static long sakura_ack_mode(struct sakura_server *srv, void __user *arg)
+{
+	struct sakura_ack a;
+	long err = 0;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	spin_lock(&srv->mode_lock);
+	if (a.seq == srv->ack_seq && a.seq) {
+		err = -EALREADY;
+	} else if (a.seq != srv->req_seq || !a.seq) {
+		err = -ESTALE;	/* not the latest request */
+	} else {
+		srv->ack_ns = ktime_get_ns();
+		if (srv->mode != srv->req_mode) {
+			srv->switches++;
+			srv->last_switch_ns = srv->ack_ns - srv->req_ns;
+		}
+		srv->mode = srv->req_mode;
+		srv->ack_seq = a.seq;
+		sakura_ctrl_publish(srv);
+	}
+	spin_unlock(&srv->mode_lock);
+	if (!err)
+		wake_up_all(&srv->mode_wq);
+	return err;
+}
+
+/* One server's user-mode counters, as its event loops publish them. */
+static void sakura_ucounters(struct sakura_core *core,
+			     struct sakura_counters *out)
+{
+	const __u64 *in = (const __u64 *)&core->hdr->ucounters;
+	__u64 *sum = (__u64 *)out;
+	size_t i;
+
+	for (i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+		sum[i] += READ_ONCE(in[i]);
+}
+
+static long sakura_query(void __user *arg)
+{
+	struct sakura_server *srv;
+	struct sakura_query q;
+	u32 core, i;
+	long err = 0;
+
+	if (copy_from_user(&q, arg, 16))	/* the "in" part */
+		return -EFAULT;
+	if (q.flags || q.pid < 0)
+		return -EINVAL;
+	srv = sakura_server_find(q.pid, q.index);
+	if (!srv)
+		return -ENOENT;
+	core = q.core;
+	if (core != SAKURA_STATUS_ALL && core >= srv->ncores) {
+		err = -EINVAL;
+		goto out;
+	}
+	memset(&q, 0, sizeof(q));
+	q.core = core;
+	q.server_pid = pid_vnr(srv->tgid);
+	q.uid = from_kuid_munged(current_user_ns(), srv->uid);
+	q.state = READ_ONCE(srv->stopped) ? SAKURA_STATE_STOPPED :
+					    SAKURA_STATE_RUNNING;
+	q.ncores = srv->ncores;
+	spin_lock(&srv->mode_lock);
+	q.mode = srv->mode;
+	q.req_mode = srv->req_mode;
+	q.req_seq = srv->req_seq;
+	q.ack_seq = srv->ack_seq;
+	q.pending = srv->req_seq != srv->ack_seq;
+	q.switches = srv->switches;
+	q.last_switch_ns = srv->last_switch_ns;
+	spin_unlock(&srv->mode_lock);
+	q.uptime_ms = div_u64(ktime_get_boottime_ns() - srv->start_ns,
+			      NSEC_PER_MSEC);
+	for (i = 0; i < srv->ncores; i++) {
+		struct sakura_core *c = &srv->cores[i];
+
+		if (READ_ONCE(c->task))
+			q.workers++;
+		if (core != SAKURA_STATUS_ALL && core != i)
+			continue;
+		sakura_core_counters(c, &q.kernel);
+		sakura_ucounters(c, &q.user);
+	}
+	if (copy_to_user(arg, &q, sizeof(q)))
+		err = -EFAULT;
+out:
+	sakura_server_put(srv);
+	return err;
+}
+
 static long sakura_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -380,9 +610,14 @@ static long sakura_ioctl(struct file *file, unsigned int cmd,
 		return sakura_register(file, uarg);
 	case SAKURA_IOC_STATUS:
 		return sakura_status(srv, uarg);
+	case SAKURA_IOC_SWITCH_MODE:
+		return sakura_switch_mode(file, uarg);
+	case SAKURA_IOC_QUERY:
+		return sakura_query(uarg);
 	case SAKURA_IOC_RUN_WORKER:
 	case SAKURA_IOC_KICK:
 	case SAKURA_IOC_UNREGISTER:
+	case SAKURA_IOC_ACK_MODE:
 		break;
 	default:
 		return -ENOTTY;
@@ -393,6 +628,8 @@ static long sakura_ioctl(struct file *file, unsigned int cmd,
 		sakura_server_stop(srv);
 		return 0;
 	}
+	if (cmd == SAKURA_IOC_ACK_MODE)
+		return sakura_ack_mode(srv, uarg);
 	err = sakura_core_arg_get(srv, uarg, &core);
 	if (err)
 		return err;
@@ -467,6 +704,8 @@ static __poll_t sakura_poll(struct file *file, struct poll_table_struct *pt)
 	}
 	if (READ_ONCE(srv->stopped))
 		mask |= EPOLLHUP;
+	else if (READ_ONCE(srv->req_seq) != READ_ONCE(srv->ack_seq))
+		mask |= EPOLLPRI;	/* a mode switch to apply */
 	return mask;
 }
 
@@ -533,6 +772,9 @@ int sakura_dev_init(void)
 	BUILD_BUG_ON(sizeof(struct sakura_log_rec) != 2048);
 	BUILD_BUG_ON(sizeof(struct sakura_register) != 264);
 	BUILD_BUG_ON(sizeof(struct sakura_status) != 160);
+	BUILD_BUG_ON(sizeof(struct sakura_switch) != 40);
+	BUILD_BUG_ON(sizeof(struct sakura_query) != 344);
+	BUILD_BUG_ON(offsetof(struct sakura_query, server_pid) != 16);
 	BUILD_BUG_ON(offsetof(struct sakura_register, layout) % 8);
 	return misc_register(&sakura_misc);
 }

@@ -23,10 +23,10 @@ static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
 
 	sakura_core_counters(core, &c);
 	seq_printf(m,
-		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handbacks %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu\n",
+		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handovers %llu adopted %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu\n",
 		   core->idx, READ_ONCE(core->task) ? "running" : "none",
 		   c.conns, c.accepted, c.requests, c.bytes, c.parks,
-		   c.handbacks, c.timeouts, c.rejected, c.sleeps,
+		   c.handovers, c.adopted, c.timeouts, c.rejected, c.sleeps,
 		   c.log_dropped, c.zerocopy_bytes, c.copied_bytes);
 }
 
@@ -37,11 +37,11 @@ static int sakura_proc_show(struct seq_file *m, void *v)
 
 	mutex_lock(&sakura_lock);
 	list_for_each_entry(srv, &sakura_servers, node) {
-		seq_printf(m, "server pid %d mode %s state %s cores %u\n",
+		seq_printf(m, "server pid %d mode %s state %s cores %u switches %llu\n",
 			   pid_nr(srv->tgid),
-			   sakura_mode_names[SAKURA_MODE_SUPERVISOR],
+			   sakura_mode_names[READ_ONCE(srv->mode) & 1],
 			   READ_ONCE(srv->stopped) ? "stopped" : "running",
-			   srv->ncores);
+			   srv->ncores, READ_ONCE(srv->switches));
 		for (i = 0; i < srv->ncores; i++)
 			sakura_proc_core(m, &srv->cores[i]);
 	}

@@ -41,6 +41,7 @@ struct sakura_conn {
 	struct list_head node;		/* core->conns, then core->done */
 	struct list_head ready;		/* core->ready, under ready_lock */
 	unsigned long flags;		/* SAKURA_CONN_* bits */
+	u32 cqe_op;			/* for the completion: SAKURA_CQE_* */
 	u64 user_data;
 	s32 fd;
 	s32 res;			/* for the completion */
@@ -76,8 +77,9 @@ struct sakura_core {
 	void *bounce;			/* SAKURA_BOUNCE_SIZE, on first use */
 	u32 files_put;			/* final fputs queued as task work */
 	bool cq_posted;			/* completions since poll waiters woke */
+	bool handback_idle;		/* user mode: hand back idle ones */
 	u32 log_woken_tail;		/* log_tail when poll waiters last woke */
-	u64 parks, handbacks, rejected, sleeps, log_dropped;
+	u64 parks, rejected, sleeps, log_dropped;
 	u64 zerocopy_bytes, copied_bytes;
 };
 
@@ -94,6 +96,15 @@ struct sakura_server {
 	struct sakura_layout layout;
 	bool stopped;			/* unregistered: workers leave */
 	wait_queue_head_t poll_wq;	/* poll(): completions posted */
+	kuid_t uid;			/* the registering file's euid */
+	u64 start_ns;			/* boot time of REGISTER */
+	/* mode switches: under mode_lock, mirrored into *ctrl */
+	spinlock_t mode_lock;
+	wait_queue_head_t mode_wq;	/* SWITCH_MODE waits for its ack */
+	u32 mode, req_mode;
+	u64 req_seq, ack_seq;
+	u64 req_ns, ack_ns;		/* ktime_get_ns() of each */
+	u64 switches, last_switch_ns;
 	u32 ncores;
 	struct sakura_core cores[];
 };

@@ -50,15 +50,15 @@ static u32 sakura_cq_space(struct sakura_core *core)
 	return used >= core->cq_entries ? 0 : core->cq_entries - used;
 }
 
-static bool sakura_cq_post(struct sakura_core *core, s32 fd, u64 user_data,
-			   s32 res)
+static bool sakura_cq_post(struct sakura_core *core, u32 op, s32 fd,
+			   u64 user_data, s32 res)
 {
 	struct sakura_cqe *e;
 
 	if (!sakura_cq_space(core))
 		return false;
 	e = &core->cq[core->cq_tail & (core->cq_entries - 1)];
-	WRITE_ONCE(e->op, SAKURA_CQE_CLOSED);
+	WRITE_ONCE(e->op, op);
 	WRITE_ONCE(e->fd, fd);
 	WRITE_ONCE(e->user_data, user_data);
 	WRITE_ONCE(e->res, res);
@@ -80,6 +80,8 @@ static bool sakura_sq_pending(struct sakura_core *core)
 {
 	return READ_ONCE(core->hdr->sq.tail) != core->sq_head;
 }
+
+static void sakura_poll_wake(struct sakura_core *core, bool idle);
 
 /* --- connections --- */
 
@@ -125,19 +127,27 @@ static void sakura_conn_unhook(struct sakura_core *core,
 	clear_bit(SAKURA_CONN_QUEUED, &sc->flags);
 }
 
-/* Done with a connection: drop our socket reference, tell user space. */
-static void sakura_conn_finish(struct sakura_core *core,
-			       struct sakura_conn *sc, s32 res)
+/*
+ * Done with a connection: drop our socket reference and tell user space,
+ * which closes the fd (SAKURA_CQE_CLOSED) or serves it (SAKURA_CQE_HANDBACK).
+ * Its completion slot was reserved when the Sakura Call was taken.
+ */
+static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
+			    u32 op, s32 res)
 {
-	ks_conn_release(&sc->c);
+	if (op == SAKURA_CQE_HANDBACK)
+		ks_conn_handover(&sc->c);
+	else
+		ks_conn_release(&sc->c);
 	sakura_conn_unhook(core, sc);
 	list_del(&sc->node);
 	core->nconns--;
 	fput(sc->file);
 	sc->file = NULL;
 	sc->sock = NULL;
+	sc->cqe_op = op;
 	sc->res = res;
-	if (sakura_cq_post(core, sc->fd, sc->user_data, res)) {
+	if (sakura_cq_post(core, op, sc->fd, sc->user_data, res)) {
 		kmem_cache_free(sakura_conn_cache, sc);
 		return;
 	}
@@ -151,7 +161,8 @@ static void sakura_done_flush(struct sakura_core *core)
 	struct sakura_conn *sc, *tmp;
 
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
-		if (!sakura_cq_post(core, sc->fd, sc->user_data, sc->res))
+		if (!sakura_cq_post(core, sc->cqe_op, sc->fd, sc->user_data,
+				    sc->res))
 			break;
 		list_del(&sc->node);
 		core->ndone--;
@@ -164,7 +175,10 @@ static void sakura_conn_after(struct sakura_core *core,
 {
 	switch (want) {
 	case KS_WANT_CLOSE:
-		sakura_conn_finish(core, sc, 0);
+		sakura_conn_end(core, sc, SAKURA_CQE_CLOSED, 0);
+		break;
+	case KS_WANT_HANDOVER:	/* user mode: idle, give it back */
+		sakura_conn_end(core, sc, SAKURA_CQE_HANDBACK, 0);
 		break;
 	case KS_WANT_YIELD:
 		sakura_conn_queue(sc);
@@ -211,8 +225,12 @@ static int sakura_sock_check(struct socket *sock)
 	return 0;
 }
 
-/* Take over the server's socket fd; 0 or the -errno for the completion. */
-static int sakura_conn_adopt(struct sakura_core *core, s32 fd, u64 user_data)
+/*
+ * Take over the server's socket fd, new (SAKURA_OP_HTTP_CONN) or kept alive
+ * between requests (SAKURA_OP_HTTP_IDLE); 0 or the -errno for the completion.
+ */
+static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
+			     u64 user_data)
 {
 	struct sakura_conn *sc;
 	union ks_handle h;
@@ -241,7 +259,10 @@ static int sakura_conn_adopt(struct sakura_core *core, s32 fd, u64 user_data)
 	sc->user_data = user_data;
 	INIT_LIST_HEAD(&sc->ready);
 	h.ptr = sc;
-	ks_conn_init(&sc->c, &core->w, h);
+	if (op == SAKURA_OP_HTTP_IDLE)
+		ks_conn_resume(&sc->c, &core->w, h);
+	else
+		ks_conn_init(&sc->c, &core->w, h);
 	sakura_peer(sock, &sc->c.peer);
 	tcp_sock_set_nodelay(sock->sk);
 	list_add_tail(&sc->node, &core->conns);
@@ -255,6 +276,38 @@ static int sakura_conn_adopt(struct sakura_core *core, s32 fd, u64 user_data)
 err_fput:
 	fput(file);
 	return err;
+}
+
+/*
+ * SAKURA_OP_MODE: USER hands every connection back at its next request
+ * boundary, the idle ones now; SUPERVISOR keeps them. The completion tells
+ * the server this core applied it.
+ */
+static void sakura_core_mode(struct sakura_core *core, s32 mode,
+			     u64 user_data)
+{
+	if (mode != SAKURA_MODE_USER && mode != SAKURA_MODE_SUPERVISOR) {
+		core->rejected++;
+		sakura_cq_post(core, SAKURA_CQE_MODE, mode, user_data, -EINVAL);
+		return;
+	}
+	core->w.hand_over = mode == SAKURA_MODE_USER;
+	/* at the end of the round: the running batch may hold them */
+	core->handback_idle = core->w.hand_over;
+	sakura_cq_post(core, SAKURA_CQE_MODE, mode, user_data, 0);
+	/* the server waits for this one: wake it now, not at round end */
+	sakura_poll_wake(core, false);
+}
+
+/* User mode: hand back every connection that is between requests. */
+static void sakura_handback_idle(struct sakura_core *core)
+{
+	struct sakura_conn *sc, *tmp;
+
+	core->handback_idle = false;
+	list_for_each_entry_safe(sc, tmp, &core->conns, node)
+		if (ks_conn_is_idle(&sc->c))
+			sakura_conn_end(core, sc, SAKURA_CQE_HANDBACK, 0);
 }
 
 /* Take up to max Sakura Calls; returns how many. */
@@ -274,11 +327,16 @@ static unsigned int sakura_sq_take(struct sakura_core *core, unsigned int max)
 
 		head++;
 		n++;
-		if (op == SAKURA_OP_HTTP_CONN)
-			err = sakura_conn_adopt(core, fd, user_data);
+		if (op == SAKURA_OP_MODE) {
+			sakura_core_mode(core, fd, user_data);
+			continue;
+		}
+		if (op == SAKURA_OP_HTTP_CONN || op == SAKURA_OP_HTTP_IDLE)
+			err = sakura_conn_adopt(core, op, fd, user_data);
 		if (err) {
 			core->rejected++;
-			sakura_cq_post(core, fd, user_data, err);
+			sakura_cq_post(core, SAKURA_CQE_CLOSED, fd, user_data,
+				       err);
 		}
 	}
 	if (n) {
@@ -304,6 +362,10 @@ static unsigned int sakura_run_ready(struct sakura_core *core)
 		clear_bit(SAKURA_CONN_QUEUED, &sc->flags);
 		smp_mb__after_atomic();
 		sakura_conn_after(core, sc, ks_conn_run(&sc->c));
+		/* Sakura Calls and mode switches wait for one connection's
+		 * requests, not a whole round (new ones go on core->ready) */
+		if (sakura_sq_pending(core))
+			sakura_sq_take(core, SAKURA_SQ_BATCH);
 		if (!(++n % 64))
 			cond_resched();
 	}
@@ -324,7 +386,7 @@ static void sakura_core_release_all(struct sakura_core *core, s32 res)
 	struct sakura_conn *sc, *tmp;
 
 	list_for_each_entry_safe(sc, tmp, &core->conns, node)
-		sakura_conn_finish(core, sc, res);
+		sakura_conn_end(core, sc, SAKURA_CQE_CLOSED, res);
 	sakura_done_flush(core);
 }
 
@@ -338,7 +400,8 @@ static void sakura_publish_counters(struct sakura_core *core)
 	WRITE_ONCE(out->requests, s->requests);
 	WRITE_ONCE(out->bytes, s->body_bytes);
 	WRITE_ONCE(out->parks, core->parks);
-	WRITE_ONCE(out->handbacks, core->handbacks);
+	WRITE_ONCE(out->handovers, s->handovers);
+	WRITE_ONCE(out->adopted, s->adopted);
 	WRITE_ONCE(out->timeouts, s->timeouts);
 	WRITE_ONCE(out->rejected, core->rejected);
 	WRITE_ONCE(out->closed, s->closed);
@@ -358,7 +421,8 @@ void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out)
 	out->requests += READ_ONCE(s->requests);
 	out->bytes += READ_ONCE(s->body_bytes);
 	out->parks += READ_ONCE(core->parks);
-	out->handbacks += READ_ONCE(core->handbacks);
+	out->handovers += READ_ONCE(s->handovers);
+	out->adopted += READ_ONCE(s->adopted);
 	out->timeouts += READ_ONCE(s->timeouts);
 	out->rejected += READ_ONCE(core->rejected);
 	out->closed += READ_ONCE(s->closed);
@@ -407,6 +471,8 @@ static bool sakura_round(struct sakura_core *core)
 	ks_worker_tick(&core->w);
 	busy = sakura_sq_take(core, SAKURA_SQ_BATCH);
 	busy |= sakura_run_ready(core);
+	if (core->handback_idle)
+		sakura_handback_idle(core);
 	sakura_expire(core);
 	sakura_done_flush(core);
 	sakura_publish_counters(core);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -81,6 +82,7 @@ static struct sakura_register good_reg(void)
 		.index_len = 10,
 		.mime_ptr = (__u64)(uintptr_t)mime,
 		.mime_len = mime_len,
+		.mode = SAKURA_MODE_SUPERVISOR,
 	};
 
 	memcpy(r.index, "index.html", 10);
@@ -101,7 +103,7 @@ static void reg_case(const char *what, void (*fn)(struct sakura_register *),
 
 static void b_abi(struct sakura_register *r) { r->abi_version = 99; }
 static void b_flags(struct sakura_register *r) { r->flags = 1u << 31; }
-static void b_reserved(struct sakura_register *r) { r->reserved_in = 1; }
+static void b_mode(struct sakura_register *r) { r->mode = 2; }
 static void b_ncores0(struct sakura_register *r) { r->ncores = 0; }
 static void b_ncores_big(struct sakura_register *r) { r->ncores = SAKURA_MAX_CORES + 1; }
 static void b_sq_pow2(struct sakura_register *r) { r->sq_entries = 24; }
@@ -156,7 +158,7 @@ static void register_cases(void)
 	} cases[] = {
 		{ "REGISTER bad abi_version", b_abi, EPROTO },
 		{ "REGISTER unknown flag", b_flags, EINVAL },
-		{ "REGISTER reserved_in set", b_reserved, EINVAL },
+		{ "REGISTER unknown mode", b_mode, EINVAL },
 		{ "REGISTER 0 cores", b_ncores0, EINVAL },
 		{ "REGISTER too many cores", b_ncores_big, EINVAL },
 		{ "REGISTER sq not a power of two", b_sq_pow2, EINVAL },
@@ -188,6 +190,42 @@ static void register_cases(void)
 		reg_case(cases[i].what, cases[i].fn, cases[i].want);
 }
 
+static struct sakura_switch good_switch(pid_t pid, __u32 mode, __u32 ms)
+{
+	return (struct sakura_switch){ .pid = pid, .mode = mode,
+				       .timeout_ms = ms };
+}
+
+/* SWITCH_MODE, ACK_MODE and QUERY with bad arguments or no such server */
+static void unregistered_switch_cases(int fd)
+{
+	struct sakura_switch sw = good_switch(1, SAKURA_MODE_USER, 100);
+	struct sakura_query q = { .pid = 1, .core = SAKURA_STATUS_ALL };
+	struct sakura_ack ack = { .seq = 1 };
+
+	expect("SWITCH_MODE no such server", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), ESRCH);
+	sw.pid = 0;
+	expect("SWITCH_MODE pid 0", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), EINVAL);
+	sw = good_switch(1, 2, 100);
+	expect("SWITCH_MODE unknown mode", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), EINVAL);
+	sw = good_switch(1, SAKURA_MODE_USER, 0);
+	expect("SWITCH_MODE timeout 0", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), EINVAL);
+	sw = good_switch(1, SAKURA_MODE_USER, SAKURA_TIMEOUT_MAX_MS + 1);
+	expect("SWITCH_MODE timeout too long", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), EINVAL);
+	sw = good_switch(1, SAKURA_MODE_USER, 100);
+	sw.flags = 1;
+	expect("SWITCH_MODE flags", ioctl(fd, SAKURA_IOC_SWITCH_MODE, &sw), EINVAL);
+	expect("SWITCH_MODE bad pointer", ioctl(fd, SAKURA_IOC_SWITCH_MODE, 8), EFAULT);
+	expect("ACK_MODE unregistered", ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), ENXIO);
+	expect("QUERY no such server", ioctl(fd, SAKURA_IOC_QUERY, &q), ENOENT);
+	q.pid = -1;
+	expect("QUERY pid -1", ioctl(fd, SAKURA_IOC_QUERY, &q), EINVAL);
+	q.pid = 1;
+	q.flags = 1;
+	expect("QUERY flags", ioctl(fd, SAKURA_IOC_QUERY, &q), EINVAL);
+	expect("QUERY bad pointer", ioctl(fd, SAKURA_IOC_QUERY, 8), EFAULT);
+}
+
 static void unregistered_cases(void)
 {
 	struct sakura_core_arg a = { 0 };
@@ -208,6 +246,7 @@ static void unregistered_cases(void)
 	expect("REGISTER bad pointer", ioctl(fd, SAKURA_IOC_REGISTER, 8), EFAULT);
 	expect("STATUS bad pointer", ioctl(fd, SAKURA_IOC_STATUS, 8), EFAULT);
 	expect("lseek", (int)lseek(fd, 0, SEEK_SET), ESPIPE);
+	unregistered_switch_cases(fd);
 	close(fd);
 }
 
@@ -235,6 +274,151 @@ static void capability_case(void)
 	waitpid(pid, &status, 0);
 	result("REGISTER without CAP_NET_ADMIN", WIFEXITED(status) &&
 	       !WEXITSTATUS(status), "not refused with EPERM");
+}
+
+struct switch_arg {
+	int fd;
+	struct sakura_switch sw;
+	int ret, err;
+};
+
+static void *switcher(void *p)
+{
+	struct switch_arg *s = p;
+
+	s->ret = ioctl(s->fd, SAKURA_IOC_SWITCH_MODE, &s->sw);
+	s->err = s->ret ? errno : 0;
+	return NULL;
+}
+
+/* Wait (at most 2 s) until the control page shows request seq. */
+static bool req_seen(struct sakura_ctrl *ctrl, __u64 seq)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (__atomic_load_n(&ctrl->req_seq, __ATOMIC_ACQUIRE) >= seq)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The DMSM handshake on a registered server (this process, supervisor
+ * mode): requests recorded in the control page and signalled by poll(),
+ * acknowledged only by the server, superseded by a later request, refused
+ * to another uid, ended by UNREGISTER.
+ */
+static void switch_cases(int fd, struct sakura_ctrl *ctrl)
+{
+	struct sakura_switch sw = good_switch(getpid(), SAKURA_MODE_SUPERVISOR, 100);
+	struct sakura_query q = { .pid = getpid(), .core = SAKURA_STATUS_ALL };
+	struct sakura_ack ack = { .seq = 0 };
+	struct switch_arg a = { 0 }, b = { 0 };
+	struct pollfd pf = { .fd = fd, .events = POLLIN | POLLPRI };
+	pthread_t ta, tb;
+	int other = dev_open(), status;
+	pid_t pid;
+
+	expect("QUERY this server", ioctl(other, SAKURA_IOC_QUERY, &q), 0);
+	result("QUERY fields", q.server_pid == getpid() && q.uid == getuid() &&
+	       q.mode == SAKURA_MODE_SUPERVISOR && q.ncores == 2 &&
+	       q.workers == 1 && !q.pending && q.state == SAKURA_STATE_RUNNING,
+	       "fields");
+	q.core = 7;
+	expect("QUERY core out of range", ioctl(other, SAKURA_IOC_QUERY, &q), EINVAL);
+	expect("SWITCH_MODE to the mode it has", ioctl(other, SAKURA_IOC_SWITCH_MODE, &sw), 0);
+	result("... answers at once", sw.latency_ns == 0 && sw.from_mode ==
+	       SAKURA_MODE_SUPERVISOR, "fields");
+	expect("ACK_MODE of no request", ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), ESTALE);
+	ack.seq = 12345;
+	expect("ACK_MODE of a future request", ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), ESTALE);
+
+	/* nobody acknowledges: the caller times out, the request stays */
+	sw = good_switch(getpid(), SAKURA_MODE_USER, 200);
+	expect("SWITCH_MODE unacknowledged times out",
+	       ioctl(other, SAKURA_IOC_SWITCH_MODE, &sw), ETIMEDOUT);
+	poll(&pf, 1, 0);
+	q.core = SAKURA_STATUS_ALL;
+	ioctl(other, SAKURA_IOC_QUERY, &q);
+	result("request in the control page, poll says POLLPRI",
+	       ctrl->req_seq == 1 && ctrl->req_mode == SAKURA_MODE_USER &&
+	       ctrl->mode == SAKURA_MODE_SUPERVISOR && (pf.revents & POLLPRI) &&
+	       q.pending && q.req_mode == SAKURA_MODE_USER, "fields");
+	expect("ACK_MODE from another file", ioctl(other, SAKURA_IOC_ACK_MODE, &ack), ENXIO);
+	ack.seq = 1;
+	expect("ACK_MODE", ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), 0);
+	expect("ACK_MODE twice", ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), EALREADY);
+	ioctl(other, SAKURA_IOC_QUERY, &q);
+	result("acknowledged: mode user, one switch", ctrl->mode == SAKURA_MODE_USER &&
+	       ctrl->ack_seq == 1 && q.mode == SAKURA_MODE_USER && !q.pending &&
+	       q.switches == 1, "fields");
+
+	/* a waiting request completes on the acknowledgement */
+	a.fd = other;
+	a.sw = good_switch(getpid(), SAKURA_MODE_SUPERVISOR, 5000);
+	pthread_create(&ta, NULL, switcher, &a);
+	if (req_seen(ctrl, 2)) {
+		usleep(20000);
+		ack.seq = 2;
+		ioctl(fd, SAKURA_IOC_ACK_MODE, &ack);
+	}
+	pthread_join(ta, NULL);
+	result("SWITCH_MODE waits for and returns with the acknowledgement",
+	       !a.ret && a.sw.seq == 2 && a.sw.from_mode == SAKURA_MODE_USER &&
+	       a.sw.latency_ns >= 10000000, strerror(a.err));
+
+	/* a later request to the other mode supersedes a waiting one */
+	a.sw = good_switch(getpid(), SAKURA_MODE_USER, 5000);
+	b.fd = other;
+	b.sw = good_switch(getpid(), SAKURA_MODE_SUPERVISOR, 5000);
+	pthread_create(&ta, NULL, switcher, &a);
+	req_seen(ctrl, 3);
+	pthread_create(&tb, NULL, switcher, &b);
+	if (req_seen(ctrl, 4)) {
+		ack.seq = 3;
+		expect("ACK_MODE of a superseded request",
+		       ioctl(fd, SAKURA_IOC_ACK_MODE, &ack), ESTALE);
+		ack.seq = 4;
+		ioctl(fd, SAKURA_IOC_ACK_MODE, &ack);
+	}
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	result("superseded request: ECANCELED, the later one succeeds",
+	       a.ret && a.err == ECANCELED && !b.ret &&
+	       ctrl->mode == SAKURA_MODE_SUPERVISOR, "results");
+
+	/* another uid may look, not switch (the node opened to all for it) */
+	chmod(SAKURA_DEVICE, 0666);
+	pid = fork();
+	if (!pid) {
+		struct sakura_switch s2 = good_switch(getppid(), SAKURA_MODE_USER, 100);
+		struct sakura_query q2 = { .pid = getppid(), .core = SAKURA_STATUS_ALL };
+		int f;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		f = open(SAKURA_DEVICE, O_RDWR);
+		if (f < 0 || ioctl(f, SAKURA_IOC_QUERY, &q2))
+			_exit(3);
+		_exit(ioctl(f, SAKURA_IOC_SWITCH_MODE, &s2) == -1 &&
+		      errno == EPERM ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	chmod(SAKURA_DEVICE, 0600);
+	result("another uid: QUERY yes, SWITCH_MODE EPERM", WIFEXITED(status) &&
+	       !WEXITSTATUS(status), "exit status");
+
+	/* UNREGISTER ends a waiting request with ESRCH */
+	a.sw = good_switch(getpid(), SAKURA_MODE_USER, 5000);
+	pthread_create(&ta, NULL, switcher, &a);
+	req_seen(ctrl, 5);
+	ioctl(fd, SAKURA_IOC_UNREGISTER);
+	pthread_join(ta, NULL);
+	result("UNREGISTER ends a waiting SWITCH_MODE with ESRCH",
+	       a.ret && a.err == ESRCH, strerror(a.err));
+	close(other);
 }
 
 struct worker_arg {
@@ -411,6 +595,17 @@ static void registered_cases(void)
 		result("refused Sakura Calls complete with -errno", ok, why);
 	}
 
+	/* SAKURA_OP_MODE: a bad mode is refused, a good one answered */
+	call(hdr, sq, fd, SAKURA_OP_MODE, 7, 41);
+	call(hdr, sq, fd, SAKURA_OP_MODE, SAKURA_MODE_USER, 42);
+	call(hdr, sq, fd, SAKURA_OP_MODE, SAKURA_MODE_SUPERVISOR, 43);
+	n = completions(hdr, cq, 64, got, 3);
+	result("SAKURA_OP_MODE answered by SAKURA_CQE_MODE", n == 3 &&
+	       got[0].op == SAKURA_CQE_MODE && got[0].res == -EINVAL &&
+	       got[0].user_data == 41 && got[1].op == SAKURA_CQE_MODE &&
+	       !got[1].res && got[1].user_data == 42 && !got[2].res &&
+	       got[2].fd == SAKURA_MODE_SUPERVISOR, "completions");
+
 	/* garbage indices: the worker must survive and stay bounded */
 	__atomic_store_n(&hdr->cq.head, hdr->cq.tail + 12345, __ATOMIC_RELEASE);
 	__atomic_store_n(&hdr->sq.tail, hdr->sq.tail + 1000000000u, __ATOMIC_RELEASE);
@@ -421,7 +616,8 @@ static void registered_cases(void)
 	expect("STATUS after ring garbage", ioctl(fd, SAKURA_IOC_STATUS, &st), 0);
 	result("worker still inside after ring garbage", st.workers == 1, "left");
 
-	expect("UNREGISTER", ioctl(fd, SAKURA_IOC_UNREGISTER), 0);
+	switch_cases(fd, ctrl);	/* ends with UNREGISTER */
+	expect("UNREGISTER again", ioctl(fd, SAKURA_IOC_UNREGISTER), 0);
 	pthread_join(t0, NULL);
 	result("worker leaves on UNREGISTER with 0", w0.ret == 0, strerror(w0.err));
 	result("control page says stopped", ctrl->state == SAKURA_STATE_STOPPED, "state");

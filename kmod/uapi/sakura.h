@@ -22,8 +22,17 @@
  *           ioctl(dev, SAKURA_IOC_KICK, &(struct sakura_core_arg){ .core = i });
  *
  * The worker owns the connection until it posts { SAKURA_CQE_CLOSED, fd, ud }
- * to the core's completion ring; user space then close()s fd. The kernel
- * never closes a user fd, and the fd must stay open until that completion.
+ * to the core's completion ring (user space then close()s fd) or, when the
+ * server left supervisor mode, { SAKURA_CQE_HANDBACK, fd, ud } at a request
+ * boundary (user space serves fd again). The kernel never closes a user fd,
+ * and the fd must stay open until that completion.
+ *
+ * Mode switches (DMSM): SAKURA_IOC_SWITCH_MODE, from any process allowed to,
+ * records the request in the server's control page and wakes it (poll()
+ * reports EPOLLPRI). The server applies it on every core at request
+ * boundaries -- to leave supervisor mode it submits SAKURA_OP_MODE on each
+ * core's ring and waits for each SAKURA_CQE_MODE -- and then acknowledges
+ * it with SAKURA_IOC_ACK_MODE, which completes the waiting SWITCH_MODE.
  * Consumers advance head with a release store after reading an entry;
  * producers publish tail with a release store after writing one. Every value
  * the kernel reads from the shared area is read once and validated.
@@ -40,7 +49,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define SAKURA_ABI_VERSION	1
+#define SAKURA_ABI_VERSION	2
 #define SAKURA_DEVICE		"/dev/sakura"
 
 #define SAKURA_MAX_CORES	256
@@ -88,7 +97,7 @@ struct sakura_register {
 	__u32 index_len;	/* strlen(index), no '/' */
 	__u64 mime_ptr;		/* struct ks_mime_table blob (kserver/mime.h) */
 	__u32 mime_len;
-	__u32 reserved_in;	/* 0 */
+	__u32 mode;		/* SAKURA_MODE_*: the mode the server starts in */
 	char index[SAKURA_INDEX_MAX];
 	/* out */
 	struct sakura_layout layout;
@@ -106,9 +115,13 @@ struct sakura_register {
 struct sakura_ctrl {
 	__u32 abi_version;
 	__u32 ncores;
-	__u32 mode;
+	__u32 mode;		/* the mode last acknowledged */
 	__u32 state;
-	__u64 reserved[30];
+	__u32 req_mode;		/* the mode last requested */
+	__u32 reserved0;
+	__u64 req_seq;		/* that request's number, 0 before the first */
+	__u64 ack_seq;		/* the last request acknowledged */
+	__u64 reserved[27];
 };
 
 /* One ring's indices, each on its own cache line. */
@@ -126,14 +139,18 @@ struct sakura_ring {
 /* struct sakura_ring.flags of the submission ring */
 #define SAKURA_SQ_NEED_WAKEUP	(1u << 0)	/* worker sleeps: KICK it */
 
-/* Per-core counters, written by the core's worker (relaxed). */
+/*
+ * Per-core counters of one mode: the kernel worker's (supervisor mode,
+ * written by the worker) or the server's event loop (user mode, written by
+ * the server, which the kernel only reports). Relaxed stores.
+ */
 struct sakura_counters {
 	__u64 conns;		/* connections owned now */
-	__u64 accepted;		/* Sakura Calls taken */
+	__u64 accepted;		/* new connections taken */
 	__u64 requests;
 	__u64 bytes;		/* response body bytes */
 	__u64 parks;		/* waits for a socket */
-	__u64 handbacks;	/* connections handed back to user mode */
+	__u64 handovers;	/* connections given to the other mode */
 	__u64 timeouts;
 	__u64 rejected;		/* Sakura Calls refused (bad op or fd) */
 	__u64 closed;
@@ -141,18 +158,26 @@ struct sakura_counters {
 	__u64 log_dropped;
 	__u64 zerocopy_bytes;	/* body bytes sent from page-cache pages */
 	__u64 copied_bytes;	/* body bytes read and copied (cache misses) */
-	__u64 reserved[3];
+	__u64 adopted;		/* connections taken from the other mode */
+	__u64 reserved[2];
 };
 
 struct sakura_core_hdr {
 	struct sakura_ring sq;
 	struct sakura_ring cq;
 	struct sakura_ring log;
-	struct sakura_counters counters;
+	struct sakura_counters counters;	/* the kernel worker's */
+	struct sakura_counters ucounters;	/* the event loop's (user) */
 };
 
 /* struct sakura_sqe.op */
-#define SAKURA_OP_HTTP_CONN	1	/* serve this connected TCP socket */
+#define SAKURA_OP_HTTP_CONN	1	/* serve this new connected TCP socket */
+#define SAKURA_OP_HTTP_IDLE	2	/* serve this kept-alive one, between
+					 * requests (keep-alive timeout) */
+#define SAKURA_OP_MODE		3	/* fd: SAKURA_MODE_*; the core's mode
+					 * from now on: USER hands connections
+					 * back at request boundaries. Answered
+					 * by a SAKURA_CQE_MODE. */
 
 struct sakura_sqe {
 	__u32 op;
@@ -162,6 +187,10 @@ struct sakura_sqe {
 
 /* struct sakura_cqe.op */
 #define SAKURA_CQE_CLOSED	1	/* done with fd: close() it */
+#define SAKURA_CQE_HANDBACK	2	/* fd is between requests, nothing of
+					 * the next one read: serve it */
+#define SAKURA_CQE_MODE		3	/* a SAKURA_OP_MODE applied (res 0) or
+					 * refused (-errno); fd: the mode */
 
 struct sakura_cqe {
 	__u32 op;
@@ -219,12 +248,60 @@ struct sakura_status {
 	struct sakura_counters counters;
 };
 
+/* Argument of SWITCH_MODE: any process, on any open /dev/sakura. */
+struct sakura_switch {
+	/* in */
+	__s32 pid;		/* the server's process id */
+	__u32 mode;		/* SAKURA_MODE_* */
+	__u32 timeout_ms;	/* wait for the acknowledgement at most this
+				 * long: 1..SAKURA_TIMEOUT_MAX_MS */
+	__u32 flags;		/* 0 */
+	/* out */
+	__u32 from_mode;	/* the mode before */
+	__u32 reserved;
+	__u64 seq;		/* the request's number */
+	__u64 latency_ns;	/* from the request to the acknowledgement */
+};
+
+/* Argument of ACK_MODE: the server, on its own registered file. */
+struct sakura_ack {
+	__u64 seq;		/* struct sakura_ctrl.req_seq, applied */
+};
+
+/* Argument of QUERY: any process, on any open /dev/sakura. */
+struct sakura_query {
+	/* in */
+	__s32 pid;		/* a server's pid, or 0: the index-th server */
+	__u32 index;
+	__u32 core;		/* a core, or SAKURA_STATUS_ALL for the sums */
+	__u32 flags;		/* 0 */
+	/* out */
+	__s32 server_pid;
+	__u32 uid;		/* the server's effective uid */
+	__u32 mode;		/* acknowledged */
+	__u32 state;
+	__u32 ncores;
+	__u32 workers;		/* cores with a worker inside RUN_WORKER */
+	__u32 req_mode;
+	__u32 pending;		/* 1: a switch waits for its acknowledgement */
+	__u64 req_seq;
+	__u64 ack_seq;
+	__u64 uptime_ms;	/* since REGISTER */
+	__u64 switches;		/* acknowledged switches */
+	__u64 last_switch_ns;	/* the last one's request-to-ack latency */
+	struct sakura_counters kernel;	/* supervisor mode */
+	struct sakura_counters user;	/* user mode, as the server reports */
+};
+
 #define SAKURA_IOC_MAGIC	0xE5
 #define SAKURA_IOC_REGISTER	_IOWR(SAKURA_IOC_MAGIC, 1, struct sakura_register)
 #define SAKURA_IOC_RUN_WORKER	_IOW(SAKURA_IOC_MAGIC, 2, struct sakura_core_arg)
 #define SAKURA_IOC_KICK		_IOW(SAKURA_IOC_MAGIC, 3, struct sakura_core_arg)
 #define SAKURA_IOC_STATUS	_IOWR(SAKURA_IOC_MAGIC, 4, struct sakura_status)
 #define SAKURA_IOC_UNREGISTER	_IO(SAKURA_IOC_MAGIC, 5)
+#define SAKURA_IOC_SWITCH_MODE	_IOWR(SAKURA_IOC_MAGIC, 6, struct sakura_switch)
+#define SAKURA_IOC_ACK_MODE	_IOW(SAKURA_IOC_MAGIC, 7, struct sakura_ack)
+#define SAKURA_IOC_QUERY	_IOWR(SAKURA_IOC_MAGIC, 8, struct sakura_query)
 
 /* Fixed sizes: the same ABI for every compiler and for 32-bit callers. */
 _Static_assert(sizeof(struct sakura_layout) == 72, "sakura_layout");
@@ -233,12 +310,15 @@ _Static_assert(sizeof(struct sakura_register) == 64 + SAKURA_INDEX_MAX + 72,
 _Static_assert(sizeof(struct sakura_ctrl) == 256, "sakura_ctrl");
 _Static_assert(sizeof(struct sakura_ring) == 192, "sakura_ring");
 _Static_assert(sizeof(struct sakura_counters) == 128, "sakura_counters");
-_Static_assert(sizeof(struct sakura_core_hdr) == 3 * 192 + 128,
+_Static_assert(sizeof(struct sakura_core_hdr) == 3 * 192 + 2 * 128,
 	       "sakura_core_hdr");
 _Static_assert(sizeof(struct sakura_sqe) == 16, "sakura_sqe");
 _Static_assert(sizeof(struct sakura_cqe) == 32, "sakura_cqe");
 _Static_assert(sizeof(struct sakura_log_rec) == 2048, "sakura_log_rec");
 _Static_assert(sizeof(struct sakura_core_arg) == 8, "sakura_core_arg");
 _Static_assert(sizeof(struct sakura_status) == 32 + 128, "sakura_status");
+_Static_assert(sizeof(struct sakura_switch) == 40, "sakura_switch");
+_Static_assert(sizeof(struct sakura_ack) == 8, "sakura_ack");
+_Static_assert(sizeof(struct sakura_query) == 88 + 2 * 128, "sakura_query");
 
 #endif /* _UAPI_LINUX_SAKURA_H */
