@@ -37,7 +37,8 @@ static const char ks_usage[] =
 	"                             IPv6 as [::1]:8080)\n"
 	"  -w, --workers N            event-loop threads, one per core\n"
 	"                             (default: online CPUs)\n"
-	"  -m, --mode user|supervisor where the handler runs (default: user)\n"
+	"  -m, --mode user|supervisor where the handler starts (default: user;\n"
+	"                             kserverctl switch-mode changes it live)\n"
 	"  -a, --access-log FILE      nginx 'combined' access log ('-': stdout)\n"
 	"  -i, --index NAME           directory index file (default: index.html)\n"
 	"  -k, --keepalive-timeout S  idle keep-alive timeout, seconds (default: 75)\n"
@@ -302,6 +303,7 @@ static int ks_open_access_log(struct ks_server *srv)
 int main(int argc, char **argv)
 {
 	static struct ks_server srv;
+	const char *why = NULL;
 	long ncpu;
 
 	if (ks_options_parse(&srv.opt, &srv.cfg, argc, argv))
@@ -316,14 +318,19 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	srv.nthreads = srv.opt.workers ? srv.opt.workers :
 		       ncpu > 0 ? (ncpu > KS_MAX_WORKERS ? KS_MAX_WORKERS : ncpu) : 1;
-	/* register first: the event loops watch the kernel's completions */
-	if (srv.opt.mode == KS_MODE_SUPERVISOR && ks_sup_register(&srv))
+	/*
+	 * Register first: the event loops watch the kernel's completions. In
+	 * user mode this only makes the server switchable (kserverctl).
+	 */
+	if (ks_sup_register(&srv, srv.opt.mode == KS_MODE_SUPERVISOR, &why) &&
+	    srv.opt.mode == KS_MODE_SUPERVISOR)
 		return 1;
 	if (ks_server_setup(&srv))
 		return 1;
 	fprintf(stderr, "kserver %s: serving %s on http://%s/ (%s mode, %u "
-		"cores)\n", KS_VERSION, srv.opt.root, srv.opt.listen,
+		"cores; %s%s)\n", KS_VERSION, srv.opt.root, srv.opt.listen,
 		srv.opt.mode == KS_MODE_SUPERVISOR ? "supervisor" : "user",
-		srv.nthreads);
+		srv.nthreads, srv.sup ? "switchable with kserverctl" :
+		"user mode only: ", srv.sup ? "" : why ? why : "no module");
 	return ks_server_run(&srv);
 }

@@ -7,6 +7,12 @@
  * connection's state changes never cost an epoll_ctl. Connections that used
  * up their per-pass budget go on a ready list and run again after the next
  * (non-blocking) epoll_wait, so a big download shares the core fairly.
+ *
+ * Registered with sakura.ko, a loop also applies mode switches (DMSM): it
+ * reads a request from the control page, routes new connections to its own
+ * core's kernel worker (supervisor) or keeps them (user), moves connections
+ * between requests the same way, tells the worker with SAKURA_OP_MODE, and
+ * when every loop has applied the request one of them acknowledges it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +34,9 @@
 #define KS_BACKLOG 4096
 #define KS_DRAIN_MS 10000		/* graceful stop: finish in-flight, bounded */
 #define KS_ACCEPT_PAUSE_MS 100		/* after EMFILE/ENFILE */
+#define KS_STOP_SEQ (~0ull)		/* SAKURA_OP_MODE of a graceful stop */
+
+static void ks_sup_poll(struct ks_thread *t);
 
 static struct ks_uconn *ks_uconn_of(struct ks_conn *c)
 {
@@ -69,6 +78,23 @@ static void ks_uconn_close(struct ks_thread *t, struct ks_uconn *u)
 	t->nconns--;
 }
 
+/* Give an idle connection to this core's kernel worker; false: ring full. */
+static bool ks_uconn_handover(struct ks_thread *t, struct ks_uconn *u)
+{
+	int fd = (int)u->c.sock.fd;
+
+	if (!ks_sup_can_call(t))
+		return false;
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (u->on_ready)
+		ks_ready_remove(t, u);
+	ks_conn_handover(&u->c);
+	u->next = t->free_conns;
+	t->free_conns = u;
+	t->nconns--;
+	return ks_sup_give(t, fd, true);	/* cannot fail: room checked */
+}
+
 /* Act on what the handler wants next. */
 static void ks_uconn_after(struct ks_thread *t, struct ks_uconn *u,
 			   enum ks_want want)
@@ -76,6 +102,12 @@ static void ks_uconn_after(struct ks_thread *t, struct ks_uconn *u,
 	switch (want) {
 	case KS_WANT_CLOSE:
 		ks_uconn_close(t, u);
+		break;
+	case KS_WANT_HANDOVER:	/* supervisor mode, between requests */
+		if (!ks_uconn_handover(t, u)) {
+			u->c.stay = true;	/* serve its next request here */
+			ks_uconn_after(t, u, ks_conn_run(&u->c));
+		}
 		break;
 	case KS_WANT_YIELD:
 		if (!u->on_ready) {
@@ -120,6 +152,48 @@ static void ks_accept_pause(struct ks_thread *t, bool pause)
 	}
 }
 
+/* Watch a connection set up by ks_conn_init/resume() and run it once. */
+static void ks_uconn_start(struct ks_thread *t, struct ks_uconn *u,
+			   const struct sockaddr_storage *ss)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = u,
+	};
+
+	ks_peer_from(&u->c.peer, ss);
+	u->on_ready = false;
+	t->nconns++;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, (int)u->c.sock.fd, &ev)) {
+		ks_uconn_close(t, u);
+		return;
+	}
+	/* the request may be here already */
+	ks_uconn_after(t, u, ks_conn_run(&u->c));
+}
+
+/* A connection the kernel handed back between requests: serve it here. */
+void ks_resume(struct ks_thread *t, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ks_uconn *u;
+	union ks_handle h = { .fd = fd };
+
+	if (fd < 0)
+		return;
+	/* stopping: an idle connection is closed, as ks_begin_drain() does */
+	u = t->w.draining ? NULL : ks_uconn_alloc(t);
+	if (!u) {
+		close(fd);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		ss.ss_family = AF_UNSPEC;
+	ks_conn_resume(&u->c, &t->w, h);
+	ks_uconn_start(t, u, &ss);
+}
+
 static void ks_accept(struct ks_thread *t)
 {
 	int i, one = 1;
@@ -127,7 +201,6 @@ static void ks_accept(struct ks_thread *t)
 	for (i = 0; i < KS_ACCEPTS_PER_ROUND; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct epoll_event ev;
 		struct ks_uconn *u;
 		union ks_handle h;
 		int fd = accept4(t->lfd, (struct sockaddr *)&ss, &sl,
@@ -143,7 +216,7 @@ static void ks_accept(struct ks_thread *t)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* supervisor mode: one Sakura Call and the kernel owns it */
-		if (t->srv->sup && ks_sup_call(t, fd))
+		if (t->w.hand_over && ks_sup_give(t, fd, false))
 			continue;
 		u = ks_uconn_alloc(t);
 		if (!u) {
@@ -152,17 +225,7 @@ static void ks_accept(struct ks_thread *t)
 		}
 		h.fd = fd;
 		ks_conn_init(&u->c, &t->w, h);
-		ks_peer_from(&u->c.peer, &ss);
-		u->on_ready = false;
-		t->nconns++;
-		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-		ev.data.ptr = u;
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			ks_uconn_close(t, u);
-			continue;
-		}
-		/* the request may be here already */
-		ks_uconn_after(t, u, ks_conn_run(&u->c));
+		ks_uconn_start(t, u, &ss);
 	}
 }
 
@@ -175,6 +238,8 @@ static void ks_run_ready(struct ks_thread *t)
 		list = u->next;
 		u->on_ready = false;
 		ks_uconn_after(t, u, ks_conn_run(&u->c));
+		if (t->srv->sup)
+			ks_sup_poll(t);
 	}
 }
 
@@ -212,6 +277,112 @@ static void ks_close_idle(struct ks_thread *t, enum ks_timer_kind kind)
 	}
 }
 
+/* --- mode switches --- */
+
+/* This loop applied switch @seq; the last loop to do so acknowledges it. */
+static void ks_mode_applied(struct ks_thread *t, u64 seq)
+{
+	struct ks_server *srv = t->srv;
+	unsigned int i;
+
+	atomic_store(&t->applied_seq, seq);
+	for (i = 0; i < srv->nthreads; i++)
+		if (atomic_load(&srv->threads[i].applied_seq) != seq)
+			return;
+	ks_sup_ack(srv, seq);
+}
+
+/* Supervisor mode: connections between requests go to the kernel now. */
+static void ks_hand_over_idle(struct ks_thread *t)
+{
+	static const enum ks_timer_kind kinds[] = {
+		KS_TIMER_IDLE, KS_TIMER_HEADER
+	};
+	unsigned int k;
+
+	for (k = 0; k < KS_ARRAY_SIZE(kinds); k++) {
+		struct ks_link *head = &t->w.timers[kinds[k]], *l, *next;
+
+		for (l = head->next; l != head; l = next) {
+			struct ks_conn *c = ks_conn_of_timer(l);
+
+			next = l->next;
+			if (ks_conn_is_idle(c) &&
+			    !ks_uconn_handover(t, ks_uconn_of(c)))
+				return;		/* ring full: at their boundary */
+		}
+	}
+}
+
+/* Tell this core's kernel worker the loop's mode (retried if ring full). */
+static void ks_mode_send(struct ks_thread *t)
+{
+	if (!ks_sup_mode(t, t->mode, t->wait_seq))
+		return;
+	t->mode_unsent = false;
+	if (t->mode == KS_MODE_SUPERVISOR) {
+		/* after SAKURA_OP_MODE: the worker must not hand them back */
+		t->w.hand_over = true;
+		/* at the end of the round: events may name them */
+		t->hand_over_idle = true;
+	}
+}
+
+/* A switch requested through sakura.ko (kserverctl switch-mode)? */
+static void ks_mode_check(struct ks_thread *t)
+{
+	struct ks_server *srv = t->srv;
+	enum ks_mode mode;
+	u64 seq = ks_sup_requested(srv, &mode);
+
+	if (seq == t->seen_seq)
+		return;
+	t->seen_seq = seq;
+	if (mode == KS_MODE_SUPERVISOR && ks_sup_start(srv))
+		return;		/* said why; kserverctl times out */
+	t->mode = mode;
+	if (mode == KS_MODE_USER)
+		t->w.hand_over = false;	/* new connections stay here now */
+	if (!ks_sup_started(srv)) {	/* nothing in the kernel to move */
+		ks_mode_applied(t, seq);
+		return;
+	}
+	t->wait_seq = seq;
+	t->mode_unsent = true;
+	ks_mode_send(t);
+}
+
+/* This core's kernel worker applied SAKURA_OP_MODE @seq. */
+void ks_mode_done(struct ks_thread *t, u64 seq, int res)
+{
+	if (!seq || seq != t->wait_seq)
+		return;		/* superseded */
+	t->wait_seq = 0;
+	if (seq == KS_STOP_SEQ) {
+		t->stop_applied = true;
+		return;
+	}
+	if (res)
+		ks_err("core %u refused mode switch %llu: %s", t->id,
+		       (unsigned long long)seq, strerror(-res));
+	else
+		ks_mode_applied(t, seq);
+}
+
+/*
+ * Completions, switch requests and SAKURA_OP_MODE retries: after every
+ * connection run, so that a switch under load waits for one connection's
+ * requests rather than a whole round. Nothing to do costs three loads.
+ */
+static void ks_sup_poll(struct ks_thread *t)
+{
+	ks_sup_reap(t);
+	if (t->mode_unsent)
+		ks_mode_send(t);
+	if (!t->w.draining)
+		ks_mode_check(t);
+}
+
 /* Graceful stop: no new connections; idle ones closed; others finish. */
 static void ks_begin_drain(struct ks_thread *t)
 {
@@ -222,6 +393,22 @@ static void ks_begin_drain(struct ks_thread *t)
 	ks_close_idle(t, KS_TIMER_IDLE);
 	/* new connections still waiting for their first byte */
 	ks_close_idle(t, KS_TIMER_HEADER);
+	/* the kernel's come back between requests, and are closed then */
+	if (ks_sup_started(t->srv)) {
+		t->mode = KS_MODE_USER;
+		t->w.hand_over = false;
+		t->wait_seq = KS_STOP_SEQ;
+		t->mode_unsent = true;
+		ks_mode_send(t);
+	}
+}
+
+/* Drained: nothing left here, nor in this core's kernel worker. */
+static bool ks_drained(struct ks_thread *t)
+{
+	return !t->nconns &&
+	       (!ks_sup_started(t->srv) ||
+		(t->stop_applied && !ks_sup_conns(t)));
 }
 
 static void *ks_thread_main(void *arg)
@@ -254,11 +441,19 @@ static void *ks_thread_main(void *arg)
 				continue;
 			}
 			ks_uconn_after(t, u, ks_conn_run(&u->c));
+			if (srv->sup)
+				ks_sup_poll(t);
 		}
 		ks_run_ready(t);
 		ks_expire(t);
-		if (srv->sup)
-			ks_sup_reap(t);
+		if (srv->sup) {
+			ks_sup_poll(t);
+			if (t->hand_over_idle) {
+				t->hand_over_idle = false;
+				ks_hand_over_idle(t);
+			}
+			ks_sup_publish(t);
+		}
 		if (t->accept_paused_until && t->lfd >= 0 &&
 		    t->w.now_ms >= t->accept_paused_until)
 			ks_accept_pause(t, false);
@@ -268,7 +463,7 @@ static void *ks_thread_main(void *arg)
 				ks_begin_drain(t);
 				drain_deadline = t->w.now_ms + KS_DRAIN_MS;
 			}
-			if (!t->nconns || t->w.now_ms >= drain_deadline)
+			if (ks_drained(t) || t->w.now_ms >= drain_deadline)
 				break;
 		}
 	}
@@ -362,6 +557,8 @@ static int ks_thread_setup(struct ks_server *srv, struct ks_thread *t,
 			return -ENOMEM;
 	}
 	ks_worker_init(&t->w, &ks_user_io_ops, &srv->cfg, t);
+	t->mode = srv->opt.mode;
+	t->w.hand_over = srv->sup && t->mode == KS_MODE_SUPERVISOR;
 	return srv->sup ? ks_sup_watch(t) : 0;
 }
 
@@ -419,7 +616,7 @@ int ks_server_run(struct ks_server *srv)
 			exit(1);
 		}
 	}
-	if (srv->sup && ks_sup_start(srv))
+	if (srv->opt.mode == KS_MODE_SUPERVISOR && ks_sup_start(srv))
 		exit(1);
 	do {
 		if (sigwait(&set, &sig))

@@ -45,6 +45,14 @@ struct ks_thread {
 	unsigned long nconns;
 	unsigned long long accept_paused_until;	/* ms, after EMFILE */
 	char sup_tag;			/* epoll tag: sakura.ko completions */
+	/* mode switches (w.hand_over: connections go to the kernel) */
+	enum ks_mode mode;		/* this loop's mode */
+	u64 seen_seq;			/* the last switch request seen */
+	u64 wait_seq;			/* its SAKURA_CQE_MODE, awaited */
+	bool mode_unsent;		/* SAKURA_OP_MODE still to submit */
+	bool stop_applied;		/* the worker took the stop's one */
+	bool hand_over_idle;		/* move idle connections at round end */
+	_Atomic u64 applied_seq;	/* the last request applied here */
 };
 
 struct ks_server {
@@ -78,11 +86,22 @@ int ks_server_run(struct ks_server *srv);
 /* pin the calling thread to cpu (no-op for -1) */
 void ks_pin_self(int cpu);
 
+/* server.c, called back while reaping sakura.ko's completions */
+void ks_resume(struct ks_thread *t, int fd);
+void ks_mode_done(struct ks_thread *t, u64 seq, int res);
+
 /* supervisor.c: sakura.ko */
-int ks_sup_register(struct ks_server *srv);
+int ks_sup_register(struct ks_server *srv, bool required, const char **why);
 int ks_sup_start(struct ks_server *srv);
+bool ks_sup_started(struct ks_server *srv);
 int ks_sup_watch(struct ks_thread *t);
-bool ks_sup_call(struct ks_thread *t, int fd);
+bool ks_sup_can_call(struct ks_thread *t);
+bool ks_sup_give(struct ks_thread *t, int fd, bool kept_alive);
+bool ks_sup_mode(struct ks_thread *t, enum ks_mode mode, u64 seq);
+u64 ks_sup_requested(struct ks_server *srv, enum ks_mode *mode);
+void ks_sup_ack(struct ks_server *srv, u64 seq);
+unsigned long ks_sup_conns(struct ks_thread *t);
+void ks_sup_publish(struct ks_thread *t);
 void ks_sup_reap(struct ks_thread *t);
 void ks_sup_stop(struct ks_server *srv);
 
