@@ -1,15 +1,18 @@
 # kserver - top-level Makefile: it only delegates.
-#   make          build build/kserver
+#   make          build build/kserver and build/kserverctl
 #   make run      serve www/ on http://127.0.0.1:8080/ (user mode)
 #   make test     install what is missing (as root), then run every test
 
 BUILD := $(CURDIR)/build
 PORT ?= 8080
 
-all: kserver bench-files
+all: kserver kserverctl bench-files
 
 kserver:
 	$(MAKE) -C kserver BUILD=$(BUILD)
+
+kserverctl:
+	$(MAKE) -C ctl BUILD=$(BUILD)
 
 kserver-asan:
 	$(MAKE) -C kserver BUILD=$(BUILD) asan
@@ -24,7 +27,7 @@ module:
 
 # the appliance: a 6.12 guest (TCG) with sakura.ko loaded and kserver in
 # supervisor mode serving www/, forwarded to http://127.0.0.1:$(PORT)/
-vm-run: kserver
+vm-run: kserver kserverctl
 	tests/vm/deps.sh >/dev/null
 	kver=$$(tests/vm/deps.sh | sed -n 's/^KVER_612=//p'); \
 	$(MAKE) -C kmod BUILD=$(BUILD) KVER=$$kver module && \
@@ -50,4 +53,4 @@ unit:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserver-asan bench-files module vm-run run deps test freestanding unit clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test freestanding unit clean

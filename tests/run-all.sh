@@ -8,6 +8,7 @@ suites=(
 	"freestanding compile check|make -s -C kserver BUILD=$PWD/build freestanding"
 	"unit tests (Check, ASan/UBSan)|make -s -C tests/unit BUILD=$PWD/build test"
 	"server process tests|python3 tests/server/test_server.py --kserver build/kserver"
+	"kserverctl on the host (no module)|tests/ctl/run.sh"
 	"HTTP conformance, user mode|tests/http/run.sh --serve-hidden"
 	"HTTP conformance, user mode, ASan build|env KSERVER=build/kserver-asan tests/http/run.sh"
 	"real clients: curl, wrk, chromium|tests/clients/run.sh"
