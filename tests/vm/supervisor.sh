@@ -5,7 +5,8 @@
 #
 # For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
 # installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
-# it in a QEMU (TCG) guest and run tests/vm/supervisor_guest.sh there.
+# it in a QEMU (TCG) guest and run tests/vm/supervisor_guest.sh there, then
+# boot it again for tests/vm/switch_guest.sh (live mode switching).
 # guest.sh fails a run on any BUG/WARNING/Oops/refcount/leak/hung task in the
 # guest's dmesg or a taint beyond O/E. Each kernel's run ends with its own
 # "N passed, N failed"; the last line sums them.
@@ -40,12 +41,14 @@ for k in "${kvers[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	out=$top/build/vm/runs/supervisor-$k
-	tests/vm/guest.sh --kver "$k" --timeout 1500 --out "$out" -- \
-		"$top/tests/vm/supervisor_guest.sh"
-	rc=$?
-	# a dirty dmesg, a bad taint or a dead guest fail the run (rc != 0)
-	tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
-	counted "$k" "$out/console.txt" "$rc"
+	for suite in supervisor switch; do
+		out=$top/build/vm/runs/$suite-$k
+		tests/vm/guest.sh --kver "$k" --timeout 1500 --out "$out" -- \
+			"$top/tests/vm/${suite}_guest.sh"
+		rc=$?
+		# a dirty dmesg, a bad taint or a dead guest fail the run
+		tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
+		counted "$k, $suite" "$out/console.txt" "$rc"
+	done
 done
 summary
