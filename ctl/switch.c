@@ -141,6 +141,7 @@ static int kc_switch_repeat(int fd, const struct kc_switch_opts *o)
 	unsigned long i, n = 0, failed = 0;
 	unsigned int mode = o->mode;
 	struct sakura_switch sw;
+	int err;
 
 	if (!lat) {
 		kc_err("out of memory");
@@ -151,10 +152,13 @@ static int kc_switch_repeat(int fd, const struct kc_switch_opts *o)
 	for (i = 0; i < o->repeat && !kc_stop_signal; i++) {
 		if (o->duration && kc_now() - start >= o->duration)
 			break;
-		if (kc_switch_one(fd, o, mode, &sw)) {
+		err = kc_switch_one(fd, o, mode, &sw);
+		if (err) {
 			if (kc_stop_signal)
 				break;	/* interrupted, not failed */
 			failed++;
+			if (err == -ESRCH)
+				break;	/* the server is gone */
 		} else if (sw.from_mode != sw.mode) {
 			lat[n++] = sw.latency_ns;
 		}

@@ -152,9 +152,12 @@ static void ks_accept_pause(struct ks_thread *t, bool pause)
 	}
 }
 
-/* Watch a connection set up by ks_conn_init/resume() and run it once. */
+/*
+ * Watch a connection set up by ks_conn_init/resume() and run it now, or
+ * (@later) from the ready list, between looks at sakura.ko's rings.
+ */
 static void ks_uconn_start(struct ks_thread *t, struct ks_uconn *u,
-			   const struct sockaddr_storage *ss)
+			   const struct sockaddr_storage *ss, bool later)
 {
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -169,10 +172,14 @@ static void ks_uconn_start(struct ks_thread *t, struct ks_uconn *u,
 		return;
 	}
 	/* the request may be here already */
-	ks_uconn_after(t, u, ks_conn_run(&u->c));
+	ks_uconn_after(t, u, later ? KS_WANT_YIELD : ks_conn_run(&u->c));
 }
 
-/* A connection the kernel handed back between requests: serve it here. */
+/*
+ * A connection the kernel handed back between requests: serve it here. It
+ * runs from the ready list: a reap may bring dozens back at once, each with
+ * pipelined requests waiting, and a switch request must not wait for them.
+ */
 void ks_resume(struct ks_thread *t, int fd)
 {
 	struct sockaddr_storage ss;
@@ -191,7 +198,7 @@ void ks_resume(struct ks_thread *t, int fd)
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
 		ss.ss_family = AF_UNSPEC;
 	ks_conn_resume(&u->c, &t->w, h);
-	ks_uconn_start(t, u, &ss);
+	ks_uconn_start(t, u, &ss, true);
 }
 
 static void ks_accept(struct ks_thread *t)
@@ -225,7 +232,7 @@ static void ks_accept(struct ks_thread *t)
 		}
 		h.fd = fd;
 		ks_conn_init(&u->c, &t->w, h);
-		ks_uconn_start(t, u, &ss);
+		ks_uconn_start(t, u, &ss, false);
 	}
 }
 

@@ -8,11 +8,14 @@
 #      status (text and JSON), switches to supervisor mode and back, serves
 #      in each, and says "already" when asked for the mode it has
 #   2. another uid cannot switch it: EPERM (node opened to all), or no
-#      access to the root-only node; the mode does not change
+#      access to the root-only node; the mode does not change. No such pid;
+#      a stopped server times out and applies the switch when resumed; with
+#      two servers switch-mode wants --pid
 #   3. wrk -c64 for 30 s while the mode alternates every 100 ms, three ways
 #      (keep-alive from user mode, pipelined from supervisor mode, and
 #      Connection: close): zero socket errors, zero non-2xx, every switch
 #      acknowledged, >= 200 switches, both modes served, nothing lost
+#      kill -9 of a server while it is being switched under load
 #   4. kserverctl daemon switches up under load and back down after it,
 #      logging why, and exits 0 on SIGTERM
 #   5. every server exits 0 on SIGTERM, and sakura.ko unloads
@@ -69,6 +72,12 @@ insmod "$ko"
 result "insmod $ko" $?
 
 # --- 1. status, one switch each way ----------------------------------------------
+out=$("$CTL" status 2>&1)
+[ $? = 0 ] && [ "$out" = "no kserver is registered with sakura.ko" ]
+result "kserverctl status with no server: '$out'" $?
+out=$("$CTL" switch-mode supervisor 2>&1)
+[ $? = 1 ] && [[ $out =~ no\ kserver\ is\ registered ]]
+result "switch-mode with no server: exit 1, '$out'" $?
 start_server user "$root"
 result "kserver starts in user mode" $?
 grep -q 'switchable with kserverctl' "$work/user.out"
@@ -115,8 +124,41 @@ rc=$?
 echo "  as nobody, node 0600: $out"
 [ $rc = 1 ] && [[ $out =~ /dev/sakura ]] && [ "$(field mode)" = user ]
 result "another uid cannot open the root-only node, mode unchanged" $?
+
+# --- 2b. no such pid; a stopped server times out, then applies it -------------
+out=$("$CTL" switch-mode supervisor --pid 999999 2>&1)
+[ $? = 1 ] && [[ $out =~ no\ kserver\ with\ that\ pid ]]
+result "switch-mode --pid of no server: exit 1, '$out'" $?
+kill -STOP "$server_pid"
+out=$("$CTL" switch-mode supervisor --timeout 0.5 2>&1)
+rc=$?
+[ "$(field pending)" = True ] && [ "$(field mode)" = user ]
+pending=$?
+kill -CONT "$server_pid"
+[ $rc = 1 ] && [[ $out =~ no\ acknowledgement\ within\ 0.5\ s ]] && [ $pending = 0 ]
+result "a stopped server: timeout after 0.5 s, exit 1, request pending: '$out'" $?
+for _ in $(seq 50); do
+	[ "$(field mode)" = supervisor ] && break
+	sleep 0.1
+done
+[ "$(field mode)" = supervisor ] && [ "$(get)" = 200 ]
+result "resumed, it applies the pending switch and serves" $?
+
+# --- 2c. two servers: switch-mode must be told which ---------------------------
+first=$server_pid
+first_addr=$addr
+server_pid=
+start_server second "$root"
+out=$("$CTL" switch-mode user 2>&1)
+[ $? = 1 ] && [[ $out =~ 2\ servers\ are\ registered ]] &&
+	[[ $out =~ $first ]] && [[ $out =~ $server_pid ]]
+result "two servers, no --pid: exit 1, '$out'" $?
 stop_server
-result "user-mode server exits 0" $?
+result "second server exits 0" $?
+server_pid=$first
+addr=$first_addr
+stop_server
+result "first server exits 0 (in supervisor mode, after the switches)" $?
 
 # --- 3. switching under load ------------------------------------------------------
 # variant START-MODE
@@ -138,6 +180,28 @@ under_load() {
 under_load keepalive user
 under_load pipeline supervisor
 under_load close user
+
+# --- 3b. kill -9 in the middle of switching under load ---------------------------
+if start_server killed "$root" --mode supervisor; then
+	wrk -t1 -c32 -d6s "http://$addr/1k.bin" >/dev/null 2>&1 &
+	wrk_pid=$!
+	"$CTL" switch-mode user --pid "$server_pid" --repeat 100000 \
+		--interval 0.02 >"$work/killed-ctl.out" 2>&1 &
+	ctl_pid=$!
+	sleep 3
+	kill -KILL "$server_pid"
+	wait "$server_pid" 2>/dev/null
+	server_pid=
+	wait "$ctl_pid"
+	rc=$?
+	wait "$wrk_pid"
+	grep -c ' -> ' "$work/killed-ctl.out" | sed 's/^/  switches before the kill: /'
+	tail -n 2 "$work/killed-ctl.out" | sed 's/^/  /'
+	[ $rc = 1 ] && grep -q 'no kserver with that pid' "$work/killed-ctl.out"
+	result "kill -9 while switching under load: kserverctl stops with one clear line" $?
+else
+	result "server start for the kill -9 test" 1
+fi
 
 # --- 4. the daemon ------------------------------------------------------------
 start_server daemon "$root"

@@ -119,8 +119,10 @@ def main():
     total = served["user"] + served["supervisor"]
     want = re.compile(r"^pid %d: (user|supervisor) -> (user|supervisor) in "
                       r"([0-9.]+) ms$" % args.pid)
-    lat = sorted(float(m.group(3)) for m in
-                 (want.match(l) for l in sw.stdout.splitlines()) if m)
+    matches = [m for m in (want.match(l) for l in sw.stdout.splitlines()) if m]
+    lat = sorted(float(m.group(3)) for m in matches)
+    way = {t: sorted(float(m.group(3)) for m in matches if m.group(2) == t)
+           for t in ("user", "supervisor")}
     summary = sw.stdout.strip().splitlines()[-1:] or [""]
     errors = [l for l in sw.stderr.splitlines() if l.strip()]
     print("  " + " ".join(switcher))
@@ -129,6 +131,9 @@ def main():
           "served %d in user mode, %d in supervisor mode" % (
               v, len(lat), pct(lat, 50), pct(lat, 99), lat[-1] if lat else 0,
               served["user"], served["supervisor"]))
+    for t in ("supervisor", "user"):
+        print("    to %s: %d switches, p50 %.2f ms, p99 %.2f ms" % (
+            t, len(way[t]), pct(way[t], 50), pct(way[t], 99)))
     for e in errors[:5]:
         print("    " + e)
     if sw.returncode and not errors:
