@@ -274,10 +274,22 @@ def test_big_download_shares_the_core():
         big.close()
 
 
+def wait_tasks(pid, want, timeout=10.0):
+    """The task list once it has `want` entries. The listeners accept (into
+    the backlog) before the event-loop threads exist, so a test that counts
+    right after the first connection races their creation: CI lost it once."""
+    deadline = time.time() + timeout
+    while True:
+        tasks = os.listdir("/proc/%d/task" % pid)
+        if len(tasks) >= want or time.time() > deadline:
+            return tasks
+        time.sleep(0.01)
+
+
 def test_threads_pinned():
     ncpu = len(os.sched_getaffinity(0))
     with Server(ROOT, "--workers", "3") as srv:
-        tasks = os.listdir("/proc/%d/task" % srv.proc.pid)
+        tasks = wait_tasks(srv.proc.pid, 4)
         assert len(tasks) == 4, "want main + 3 loops, got %d" % len(tasks)
         pinned = 0
         for tid in tasks:
@@ -293,8 +305,9 @@ def test_threads_pinned():
 
 def test_default_workers_one_per_cpu():
     with Server(ROOT) as srv:
-        n = len(os.listdir("/proc/%d/task" % srv.proc.pid))
-        assert n == os.cpu_count() + 1, n
+        want = os.cpu_count() + 1
+        n = len(wait_tasks(srv.proc.pid, want))
+        assert n == want, "want main + %d loops, got %d tasks" % (want - 1, n)
 
 
 def test_survives_client_resets():
