@@ -104,6 +104,11 @@ static int sakura_register_check(const struct sakura_register *r)
 	    !sakura_ring_size_ok(r->log_entries, SAKURA_LOG_MAX) ||
 	    r->cq_entries < 2)
 		return -EINVAL;
+	if (r->reserved || ((r->flags & SAKURA_REG_BENCH_FIXED) ?
+			    !r->bench_body_len ||
+			    r->bench_body_len > SAKURA_BENCH_BODY_MAX :
+			    r->bench_body_len != 0))
+		return -EINVAL;
 	if (!sakura_timeout_ok(r->header_timeout_ms) ||
 	    !sakura_timeout_ok(r->keepalive_timeout_ms) ||
 	    !sakura_timeout_ok(r->send_timeout_ms) ||
@@ -195,6 +200,8 @@ static void sakura_config_init(struct ks_config *cfg,
 	cfg->index_len = r->index_len;
 	cfg->serve_hidden = r->flags & SAKURA_REG_SERVE_HIDDEN;
 	cfg->access_log = r->flags & SAKURA_REG_ACCESS_LOG;
+	if (r->flags & SAKURA_REG_BENCH_FIXED)
+		cfg->bench_body_len = r->bench_body_len;
 	cfg->header_timeout_ms = r->header_timeout_ms;
 	cfg->keepalive_timeout_ms = r->keepalive_timeout_ms;
 	cfg->send_timeout_ms = r->send_timeout_ms;

@@ -317,6 +317,29 @@ static void ks_respond_redirect(struct ks_conn *c)
 	ks_head_queue(c, &h, body, blen);
 }
 
+/*
+ * Benchmark only (--bench-fixed): a 200 from memory with no file work, the
+ * "limit" line of make bench: what the handler costs without open/stat/send
+ * of a file, so the real path can be measured against TCP's own cost.
+ */
+static void ks_respond_fixed(struct ks_conn *c)
+{
+	u32 len = c->w->cfg->bench_body_len;
+	char *body = ks_wbuf(c) + KS_WBUF_SIZE - KS_BENCH_BODY_MAX;
+	struct ks_resp_head h;
+
+	/* room for the longest head such a response has, then the body */
+	KS_BUILD_BUG_ON(KS_WBUF_SIZE < KS_BENCH_BODY_MAX + 1024);
+
+	ks_head_init(c, &h, 200);
+	h.content_type.p = "text/plain";
+	h.content_type.len = 10;
+	h.has_length = true;
+	h.content_length = len;
+	memset(body, 'x', len);
+	ks_head_queue(c, &h, body, len);
+}
+
 /* An open regular file: preconditions, range, then the head. */
 static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 {
@@ -523,6 +546,10 @@ static void ks_process(struct ks_conn *c, int parse_err)
 	}
 	if (req->form != KS_TF_ORIGIN && req->form != KS_TF_ABSOLUTE) {
 		ks_respond_error(c, 400);
+		return;
+	}
+	if (c->w->cfg->bench_body_len) {
+		ks_respond_fixed(c);
 		return;
 	}
 	ks_serve_path(c);

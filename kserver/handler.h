@@ -27,6 +27,7 @@
 #define KS_PASS_BYTES (512u * 1024)	/* body bytes per ks_conn_run() */
 #define KS_PASS_REQUESTS 16		/* requests per ks_conn_run() */
 #define KS_LINGER_BYTES (1u << 20)	/* drained at most before closing */
+#define KS_BENCH_BODY_MAX 4096		/* --bench-fixed, at most */
 
 /* A handle the backend understands: an fd in user space, a pointer in the kernel. */
 union ks_handle {
@@ -103,6 +104,8 @@ struct ks_config {
 	u32 index_len;
 	bool serve_hidden;
 	bool access_log;
+	/* benchmark only: answer GET/HEAD with this many bytes from memory */
+	u32 bench_body_len;
 	u32 header_timeout_ms;
 	u32 keepalive_timeout_ms;
 	u32 send_timeout_ms;

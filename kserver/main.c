@@ -45,13 +45,16 @@ static const char ks_usage[] =
 	"  -t, --header-timeout S     time to receive a request head (default: 60)\n"
 	"  -s, --send-timeout S       time a send may wait for the client (default: 60)\n"
 	"      --serve-hidden         serve files and directories starting with '.'\n"
+	"      --bench-fixed BYTES    BENCHMARK ONLY: answer every GET/HEAD with a\n"
+	"                             200 of BYTES (1-4096) bytes from memory, no\n"
+	"                             file work (the 'limit' line of make bench)\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
 	"\n"
 	"SIGTERM or SIGINT stops accepting, finishes responses in flight (at most\n"
 	"10 s) and exits 0.\n";
 
-enum { KS_OPT_SERVE_HIDDEN = 256 };
+enum { KS_OPT_SERVE_HIDDEN = 256, KS_OPT_BENCH_FIXED };
 
 static const struct option ks_long_opts[] = {
 	{ "root", required_argument, NULL, 'r' },
@@ -64,6 +67,7 @@ static const struct option ks_long_opts[] = {
 	{ "header-timeout", required_argument, NULL, 't' },
 	{ "send-timeout", required_argument, NULL, 's' },
 	{ "serve-hidden", no_argument, NULL, KS_OPT_SERVE_HIDDEN },
+	{ "bench-fixed", required_argument, NULL, KS_OPT_BENCH_FIXED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -99,6 +103,22 @@ static int ks_parse_workers(const char *s, unsigned int *n)
 		return -EINVAL;
 	}
 	*n = v;
+	return 0;
+}
+
+static int ks_parse_bench_fixed(const char *s, u32 *len)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > KS_BENCH_BODY_MAX) {
+		ks_err("--bench-fixed: '%s' is not a number of bytes from 1 to %d",
+		       s, KS_BENCH_BODY_MAX);
+		return -EINVAL;
+	}
+	*len = v;
 	return 0;
 }
 
@@ -177,6 +197,9 @@ int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 			break;
 		case KS_OPT_SERVE_HIDDEN:
 			cfg->serve_hidden = true;
+			break;
+		case KS_OPT_BENCH_FIXED:
+			err = ks_parse_bench_fixed(optarg, &cfg->bench_body_len);
 			break;
 		case 'h':
 			fputs(ks_usage, stdout);
@@ -332,5 +355,9 @@ int main(int argc, char **argv)
 		srv.opt.mode == KS_MODE_SUPERVISOR ? "supervisor" : "user",
 		srv.nthreads, srv.sup ? "switchable with kserverctl" :
 		"user mode only: ", srv.sup ? "" : why ? why : "no module");
+	if (srv.cfg.bench_body_len)
+		fprintf(stderr, "kserver: BENCHMARK ONLY: every GET/HEAD gets "
+			"a fixed %u-byte 200 from memory, no files are "
+			"served\n", srv.cfg.bench_body_len);
 	return ks_server_run(&srv);
 }

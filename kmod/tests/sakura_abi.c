@@ -104,6 +104,10 @@ static void reg_case(const char *what, void (*fn)(struct sakura_register *),
 static void b_abi(struct sakura_register *r) { r->abi_version = 99; }
 static void b_flags(struct sakura_register *r) { r->flags = 1u << 31; }
 static void b_mode(struct sakura_register *r) { r->mode = 2; }
+static void b_reserved(struct sakura_register *r) { r->reserved = 1; }
+static void b_bench0(struct sakura_register *r) { r->flags |= SAKURA_REG_BENCH_FIXED; }
+static void b_bench_big(struct sakura_register *r) { r->flags |= SAKURA_REG_BENCH_FIXED; r->bench_body_len = SAKURA_BENCH_BODY_MAX + 1; }
+static void b_bench_noflag(struct sakura_register *r) { r->bench_body_len = 1024; }
 static void b_ncores0(struct sakura_register *r) { r->ncores = 0; }
 static void b_ncores_big(struct sakura_register *r) { r->ncores = SAKURA_MAX_CORES + 1; }
 static void b_sq_pow2(struct sakura_register *r) { r->sq_entries = 24; }
@@ -159,6 +163,10 @@ static void register_cases(void)
 		{ "REGISTER bad abi_version", b_abi, EPROTO },
 		{ "REGISTER unknown flag", b_flags, EINVAL },
 		{ "REGISTER unknown mode", b_mode, EINVAL },
+		{ "REGISTER reserved field set", b_reserved, EINVAL },
+		{ "REGISTER bench-fixed with 0 bytes", b_bench0, EINVAL },
+		{ "REGISTER bench-fixed over the maximum", b_bench_big, EINVAL },
+		{ "REGISTER bench length without its flag", b_bench_noflag, EINVAL },
 		{ "REGISTER 0 cores", b_ncores0, EINVAL },
 		{ "REGISTER too many cores", b_ncores_big, EINVAL },
 		{ "REGISTER sq not a power of two", b_sq_pow2, EINVAL },

@@ -49,7 +49,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define SAKURA_ABI_VERSION	2
+#define SAKURA_ABI_VERSION	3
 #define SAKURA_DEVICE		"/dev/sakura"
 
 #define SAKURA_MAX_CORES	256
@@ -64,7 +64,15 @@
 /* struct sakura_register.flags */
 #define SAKURA_REG_SERVE_HIDDEN	(1u << 0)	/* serve dot files */
 #define SAKURA_REG_ACCESS_LOG	(1u << 1)	/* fill the log rings */
-#define SAKURA_REG_FLAGS	(SAKURA_REG_SERVE_HIDDEN | SAKURA_REG_ACCESS_LOG)
+/*
+ * Benchmark only (kserver --bench-fixed, the "limit" line of make bench):
+ * answer every GET/HEAD with a 200 of bench_body_len bytes from memory, no
+ * file work, so the cost of the real handler can be set against TCP's.
+ */
+#define SAKURA_REG_BENCH_FIXED	(1u << 2)
+#define SAKURA_REG_FLAGS	(SAKURA_REG_SERVE_HIDDEN | SAKURA_REG_ACCESS_LOG | \
+				 SAKURA_REG_BENCH_FIXED)
+#define SAKURA_BENCH_BODY_MAX	4096
 
 /* Where things are in the mapping; all offsets in bytes, page aligned. */
 struct sakura_layout {
@@ -98,6 +106,8 @@ struct sakura_register {
 	__u64 mime_ptr;		/* struct ks_mime_table blob (kserver/mime.h) */
 	__u32 mime_len;
 	__u32 mode;		/* SAKURA_MODE_*: the mode the server starts in */
+	__u32 bench_body_len;	/* with SAKURA_REG_BENCH_FIXED: 1..BODY_MAX */
+	__u32 reserved;		/* 0 */
 	char index[SAKURA_INDEX_MAX];
 	/* out */
 	struct sakura_layout layout;
@@ -305,7 +315,7 @@ struct sakura_query {
 
 /* Fixed sizes: the same ABI for every compiler and for 32-bit callers. */
 _Static_assert(sizeof(struct sakura_layout) == 72, "sakura_layout");
-_Static_assert(sizeof(struct sakura_register) == 64 + SAKURA_INDEX_MAX + 72,
+_Static_assert(sizeof(struct sakura_register) == 72 + SAKURA_INDEX_MAX + 72,
 	       "sakura_register");
 _Static_assert(sizeof(struct sakura_ctrl) == 256, "sakura_ctrl");
 _Static_assert(sizeof(struct sakura_ring) == 192, "sakura_ring");

@@ -129,6 +129,9 @@ CLI_ERRORS = [
     ("index with a slash", ["--index", "a/b"], "--index"),
     ("unwritable access log", ["--access-log", "/proc/nope/log"], "access-log"),
     ("supervisor without the module", ["--mode", "supervisor"], "sakura"),
+    ("bench-fixed 0 bytes", ["--bench-fixed", "0"], "--bench-fixed"),
+    ("bench-fixed too big", ["--bench-fixed", "4097"], "--bench-fixed"),
+    ("bench-fixed not a number", ["--bench-fixed", "1k"], "--bench-fixed"),
 ]
 
 
@@ -143,12 +146,30 @@ def test_cli_errors():
         assert lines[0].startswith("kserver: "), desc
 
 
+def test_bench_fixed_answers_from_memory():
+    """--bench-fixed (make bench's limit line): every GET gets the same
+    fixed 200, even for paths that do not exist; errors stay errors; the
+    banner says it is for benchmarks only."""
+    with Server(ROOT, "--bench-fixed", "1000") as srv:
+        for path in ("/", "/no/such/file", "/big.bin"):
+            status, body = get(srv.addr, path)
+            assert status == 200, (path, status)
+            assert body == b"x" * 1000, (path, len(body))
+        with socket.create_connection(srv.addr, timeout=10) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0"
+                      b"\r\nConnection: close\r\n\r\n")
+            assert read_response(s)[0] == 405
+        srv.stop()
+        err = srv.proc.stderr.read().decode()
+    assert "BENCHMARK ONLY" in err and "1000-byte" in err, err
+
+
 def test_help_and_version():
     rc, out, _ = run_cli("--help")
     assert rc == 0
     for flag in ("--root", "--listen", "--workers", "--mode", "--access-log",
                  "--index", "--keepalive-timeout", "--header-timeout",
-                 "--serve-hidden", "--help", "--version"):
+                 "--serve-hidden", "--bench-fixed", "--help", "--version"):
         assert flag in out, "--help lacks " + flag
     rc, out, _ = run_cli("--version")
     assert rc == 0 and out.startswith("kserver "), out

@@ -211,6 +211,19 @@ logged=$(wc -l <"$work/wrk.log")
 [ -n "$served" ] && [ "$logged" -ge "$served" ]
 result "access log complete: $logged lines for $served requests wrk counted" $?
 
+# --- 5b. the benchmark-only fixed answer (make bench's limit line), in the kernel ---
+start_server fixed "$work/root" --mode supervisor --bench-fixed 1000
+body=$(curl -s --max-time 10 "http://$addr/no/such/file")
+before=$(sum_field requests)
+wrk -t1 -c8 -d2s "http://$addr/x" >"$work/wrk-fixed.out" 2>&1
+after=$(sum_field requests)
+stop_server
+[ "$body" = "$(head -c 1000 /dev/zero | tr '\0' x)" ] &&
+	grep -q 'Requests/sec' "$work/wrk-fixed.out" &&
+	! grep -qE 'Socket errors|Non-2xx' "$work/wrk-fixed.out" &&
+	[ "$after" -gt "$before" ]
+result "--bench-fixed 1000 in supervisor mode: 1000 x for any path, wrk clean, $((after - before)) kernel requests" $?
+
 # --- 6. kill -9 under load, then unload ---------------------------------------------
 start_server kill "$work/root" --mode supervisor
 wrk -t2 -c64 -d4s "http://$addr/hello.txt" >/dev/null 2>&1 &
