@@ -2,6 +2,9 @@
 #   make          build build/kserver and build/kserverctl
 #   make run      serve www/ on http://127.0.0.1:8080/ (user mode)
 #   make test     install what is missing (as root), then run every test
+#   make bench    nginx vs kserver user vs supervisor in a 6.12 guest (KVER=
+#                 for another kernel; ~50 min) -> loadtest/results/
+#   make bench-host  nginx vs kserver user on this machine, loopback
 
 BUILD := $(CURDIR)/build
 PORT ?= 8080
@@ -44,6 +47,14 @@ test: deps
 	$(MAKE) all kserver-asan
 	tests/run-all.sh
 
+# never part of make test: long, and timing needs an otherwise idle machine.
+# BENCH_ARGS go to loadtest/bench.py, e.g. BENCH_ARGS="--rounds 3 --cells ^1k-"
+bench:
+	loadtest/bench.sh $(if $(KVER),--kver $(KVER)) -- $(BENCH_ARGS)
+
+bench-host:
+	loadtest/bench.sh --host -- $(BENCH_ARGS)
+
 freestanding:
 	$(MAKE) -C kserver BUILD=$(BUILD) freestanding
 
@@ -53,4 +64,4 @@ unit:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test freestanding unit clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host freestanding unit clean

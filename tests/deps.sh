@@ -14,7 +14,11 @@ packages=(
 	curl wrk strace			# real clients, syscall proofs
 	chromium			# the site in a real browser
 	fonts-dejavu-core		# so screenshots have glyphs
+	gnuplot-nox			# loadtest charts
 )
+# make bench adds its own (loadtest/deps.sh: nginx), in the same apt run
+# shellcheck disable=SC2206 # a list of package names
+packages+=(${KS_MORE_PACKAGES:-})
 
 if [[ $(id -u) -ne 0 ]]; then
 	missing=()
