@@ -777,7 +777,8 @@ int sakura_dev_init(void)
 	BUILD_BUG_ON(sizeof(struct sakura_sqe) != 16);
 	BUILD_BUG_ON(sizeof(struct sakura_cqe) != 32);
 	BUILD_BUG_ON(sizeof(struct sakura_log_rec) != 2048);
-	BUILD_BUG_ON(sizeof(struct sakura_register) != 264);
+	BUILD_BUG_ON(sizeof(struct sakura_register) != 272);
+	BUILD_BUG_ON(SAKURA_BENCH_BODY_MAX != KS_BENCH_BODY_MAX);
 	BUILD_BUG_ON(sizeof(struct sakura_status) != 160);
 	BUILD_BUG_ON(sizeof(struct sakura_switch) != 40);
 	BUILD_BUG_ON(sizeof(struct sakura_query) != 344);
