@@ -48,7 +48,7 @@ test: deps
 	tests/run-all.sh
 
 # never part of make test: long, and timing needs an otherwise idle machine.
-# BENCH_ARGS go to loadtest/bench.py, e.g. BENCH_ARGS="--rounds 3 --cells ^1k-"
+# BENCH_ARGS go to loadtest/bench.py, e.g. BENCH_ARGS="--rounds 3 --cells '1k-.*'"
 bench:
 	loadtest/bench.sh $(if $(KVER),--kver $(KVER)) -- $(BENCH_ARGS)
 
