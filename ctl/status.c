@@ -41,6 +41,7 @@ static const struct kc_counter_field {
 	KC_FIELD(closed),	  KC_FIELD(sleeps),
 	KC_FIELD(log_dropped),	  KC_FIELD(zerocopy_bytes),
 	KC_FIELD(copied_bytes),	  KC_FIELD(adopted),
+	KC_FIELD(fcache_hits),	  KC_FIELD(fcache_misses),
 #undef KC_FIELD
 };
 

@@ -9,6 +9,8 @@
  * permission checks see the server's credentials, as in user mode.
  */
 #include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/net.h>
@@ -108,6 +110,14 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 	return n;
 }
 
+static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
+			void *buf, size_t len)
+{
+	loff_t pos = off;
+
+	return kernel_read(f->h.ptr, buf, len, &pos);
+}
+
 static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 			     size_t len)
 {
@@ -124,7 +134,7 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	if (size < 0 || off >= (u64)size)
 		return 0;		/* the file shrank: the handler aborts */
 	len = min_t(u64, len, (u64)size - off);
-	if (off + len < c->fend)
+	if (off + len < c->fend || c->more_follows)
 		flags |= MSG_MORE;
 	bytes = sakura_cached_pages(file->f_mapping, off, len, bv, folios, &nr);
 	if (!nr)
@@ -141,6 +151,79 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 }
 
 /*
+ * The open-file cache: nginx's open_file_cache without its staleness. Every
+ * request still resolves its path beneath the root and checks permission;
+ * only then is a struct file already open on that same dentry and mount
+ * reused, instead of a dentry_open() and a final fput() per request. A
+ * replaced file is a new dentry, a miss; a truncated one is seen by the
+ * getattr of every request. Slots belong to the core (only its worker
+ * touches them), direct-mapped by dentry; an entry unused for
+ * SAKURA_FCACHE_IDLE_MS is closed, so a deleted file is not held for long.
+ */
+static void sakura_fcache_drop(struct sakura_core *core,
+			       struct sakura_fcache_ent *e)
+{
+	if (e->file) {
+		if (file_count(e->file) == 1)
+			core->files_put++;	/* __fput() as task work */
+		fput(e->file);
+		e->file = NULL;
+		core->fcache_n--;
+	}
+}
+
+/* Close the entries idle for SAKURA_FCACHE_IDLE_MS (all: every one); true
+ * when some stay open. */
+bool sakura_fcache_sweep(struct sakura_core *core, bool all)
+{
+	u64 now = core->w.now_ms;
+	bool left = false;
+	u32 i;
+
+	for (i = 0; i < SAKURA_FCACHE_SLOTS; i++) {
+		struct sakura_fcache_ent *e = &core->fcache[i];
+
+		if (!e->file)
+			continue;
+		if (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS)
+			sakura_fcache_drop(core, e);
+		else
+			left = true;
+	}
+	core->fcache_swept_ms = now;
+	return left;
+}
+
+/* A struct file for @path (checked already): from the cache or opened. */
+static struct file *sakura_open_file(struct sakura_core *core,
+				     const struct path *path, bool cache)
+{
+	struct sakura_fcache_ent *e = NULL;
+	struct file *file;
+
+	if (cache) {
+		e = &core->fcache[hash_ptr(path->dentry,
+					   ilog2(SAKURA_FCACHE_SLOTS))];
+		if (e->file && e->file->f_path.dentry == path->dentry &&
+		    e->file->f_path.mnt == path->mnt) {
+			e->used_ms = core->w.now_ms;
+			core->fcache_hits++;
+			return get_file(e->file);
+		}
+	}
+	file = dentry_open(path, O_RDONLY | O_LARGEFILE | O_NOCTTY,
+			   current_cred());
+	if (IS_ERR(file) || !e)
+		return file;
+	core->fcache_misses++;
+	sakura_fcache_drop(core, e);
+	e->file = get_file(file);
+	e->used_ms = core->w.now_ms;
+	core->fcache_n++;
+	return file;
+}
+
+/*
  * Resolve @name beneath the docroot: no "..", absolute symlink or magic link
  * may leave it (-EXDEV, like openat2's RESOLVE_BENEATH). Regular files and
  * directories are opened; anything else (FIFO, socket, device) is only
@@ -149,7 +232,8 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 static int sakura_open_beneath(struct ks_worker *w, const char *name,
 			       struct ks_file *f)
 {
-	const struct path *root = &sakura_core_of(w)->srv->root;
+	struct sakura_core *core = sakura_core_of(w);
+	const struct path *root = &core->srv->root;
 	struct file *file;
 	struct kstat st;
 	struct path path;
@@ -167,18 +251,22 @@ static int sakura_open_beneath(struct ks_worker *w, const char *name,
 	f->h.ptr = NULL;
 	f->size = st.size;
 	f->mtime = st.mtime.tv_sec;
+	/*
+	 * What open(O_RDONLY) checks in user mode (dentry_open() does not):
+	 * the server never serves what its own credentials could not read.
+	 */
+	err = path_permission(&path, MAY_READ);
+	if (err)
+		goto out;
 	if (d_is_reg(path.dentry) || d_is_dir(path.dentry)) {
 		f->type = d_is_reg(path.dentry) ? KS_FT_REG : KS_FT_DIR;
-		file = dentry_open(&path, O_RDONLY | O_LARGEFILE | O_NOCTTY,
-				   current_cred());
+		file = sakura_open_file(core, &path, f->type == KS_FT_REG);
 		if (IS_ERR(file))
 			err = PTR_ERR(file);
 		else
 			f->h.ptr = file;
 	} else {
-		/* user mode's open(O_RDONLY) would say EACCES first */
-		f->type = KS_FT_OTHER;
-		err = path_permission(&path, MAY_READ);
+		f->type = KS_FT_OTHER;	/* never opened */
 	}
 out:
 	path_put(&path);
@@ -193,11 +281,14 @@ static int sakura_stat(struct ks_worker *w, struct ks_file *f)
 
 static void sakura_close(struct ks_worker *w, struct ks_file *f)
 {
-	if (f->h.ptr) {
+	struct file *file = f->h.ptr;
+
+	if (file) {
 		/* the last reference: __fput() runs as task work */
-		fput(f->h.ptr);
+		if (file_count(file) == 1)
+			sakura_core_of(w)->files_put++;
+		fput(file);
 		f->h.ptr = NULL;
-		sakura_core_of(w)->files_put++;
 	}
 }
 
@@ -252,6 +343,7 @@ void sakura_core_free_bufs(struct sakura_core *core)
 		kvfree(b);
 	}
 	core->nfree_bufs = 0;
+	sakura_fcache_sweep(core, true);
 	kvfree(core->bounce);
 	core->bounce = NULL;
 }
@@ -305,6 +397,7 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 const struct ks_io_ops sakura_io_ops = {
 	.recv = sakura_recv,
 	.send = sakura_send,
+	.read = sakura_read,
 	.send_file = sakura_send_file,
 	.open_beneath = sakura_open_beneath,
 	.stat = sakura_stat,

@@ -26,6 +26,14 @@
 
 #define SAKURA_FREE_BUFS_MAX	64	/* request buffers kept per core */
 #define SAKURA_BOUNCE_SIZE	(64 * 1024)	/* file copy path (cache miss) */
+#define SAKURA_FCACHE_SLOTS	64	/* open files kept per core */
+#define SAKURA_FCACHE_IDLE_MS	1000	/* an entry unused this long: closed */
+
+/* One slot of a core's open-file cache (io_kern.c). */
+struct sakura_fcache_ent {
+	struct file *file;		/* one reference, or NULL */
+	u64 used_ms;			/* w.now_ms of the last hit */
+};
 
 enum sakura_conn_bits {
 	SAKURA_CONN_QUEUED,		/* on core->ready */
@@ -76,6 +84,10 @@ struct sakura_core {
 	u32 nfree_bufs;
 	void *bounce;			/* SAKURA_BOUNCE_SIZE, on first use */
 	u32 files_put;			/* final fputs queued as task work */
+	struct sakura_fcache_ent fcache[SAKURA_FCACHE_SLOTS];
+	u32 fcache_n;			/* entries open */
+	u64 fcache_swept_ms;
+	u64 fcache_hits, fcache_misses;
 	bool cq_posted;			/* completions since poll waiters woke */
 	bool handback_idle;		/* user mode: hand back idle ones */
 	u32 log_woken_tail;		/* log_tail when poll waiters last woke */
@@ -128,6 +140,7 @@ void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out)
 
 /* io_kern.c */
 void sakura_core_free_bufs(struct sakura_core *core);
+bool sakura_fcache_sweep(struct sakura_core *core, bool all);
 
 static inline struct sakura_conn *sakura_conn_of(struct ks_conn *c)
 {

@@ -430,6 +430,8 @@ void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out)
 	out->log_dropped += READ_ONCE(core->log_dropped);
 	out->zerocopy_bytes += READ_ONCE(core->zerocopy_bytes);
 	out->copied_bytes += READ_ONCE(core->copied_bytes);
+	out->fcache_hits += READ_ONCE(core->fcache_hits);
+	out->fcache_misses += READ_ONCE(core->fcache_misses);
 }
 
 /* Log records waiting for user space, as its head says. */
@@ -469,6 +471,9 @@ static bool sakura_round(struct sakura_core *core)
 	bool busy;
 
 	ks_worker_tick(&core->w);
+	if (core->fcache_n &&
+	    core->w.now_ms - core->fcache_swept_ms >= SAKURA_FCACHE_IDLE_MS)
+		sakura_fcache_sweep(core, false);
 	busy = sakura_sq_take(core, SAKURA_SQ_BATCH);
 	busy |= sakura_run_ready(core);
 	if (core->handback_idle)
@@ -492,6 +497,9 @@ static void sakura_sleep(struct sakura_core *core)
 	if (next != ~0ull)
 		timeout = next > core->w.now_ms ?
 			  msecs_to_jiffies(next - core->w.now_ms) + 1 : 0;
+	if (core->fcache_n)	/* come back to close idle cached files */
+		timeout = min_t(long, timeout,
+				msecs_to_jiffies(SAKURA_FCACHE_IDLE_MS) + 1);
 	if (blocked)	/* waiting for user space to drain completions */
 		timeout = min_t(long, timeout,
 				msecs_to_jiffies(SAKURA_CQ_FULL_WAIT_MS));

@@ -230,6 +230,22 @@ static enum ks_want ks_abort(struct ks_conn *c)
 
 /* --- building responses --- */
 
+/*
+ * Pipelining: when the next request is already buffered whole, its response
+ * follows at once, so this one goes out with MSG_MORE and both share
+ * segments (nginx sends pipelined responses in one write). Only then:
+ * MSG_MORE holds a partial segment until the next send.
+ */
+static bool ks_next_request_buffered(struct ks_conn *c)
+{
+	struct ks_head_scan scan = { 0 };
+	u32 used = c->req.head_len;
+
+	return c->keepalive && !c->discard && !c->req.has_te &&
+	       c->rlen > used &&
+	       ks_http_head_end(&scan, c->buf + used, c->rlen - used) > 0;
+}
+
 static void ks_head_init(struct ks_conn *c, struct ks_resp_head *h, u16 status)
 {
 	memset(h, 0, sizeof(*h));
@@ -264,6 +280,7 @@ static void ks_head_queue(struct ks_conn *c, struct ks_resp_head *h,
 	c->wlen = n;
 	c->woff = 0;
 	c->state = KS_CS_SEND;
+	c->more_follows = ks_next_request_buffered(c);
 	ks_timer_arm(c, KS_TIMER_SEND);
 }
 
@@ -340,6 +357,30 @@ static void ks_respond_fixed(struct ks_conn *c)
 	ks_head_queue(c, &h, body, len);
 }
 
+/*
+ * A small body is copied in behind its head and leaves with it in one send:
+ * for a few KiB a copy out of the page cache is cheaper than a second call
+ * and page references (sendfile / zero-copy), and pipelined responses can
+ * share segments. A file that changed size since the stat takes the send
+ * path, which ends the connection when the bytes are not there.
+ */
+static void ks_body_inline(struct ks_conn *c)
+{
+	u64 len = c->fend - c->foff;
+	long n;
+
+	if (len > KS_COPY_MAX || len > KS_WBUF_SIZE - c->wlen)
+		return;
+	n = c->w->ops->read(c->w, &c->file, c->foff, ks_wbuf(c) + c->wlen,
+			    len);
+	if (n != (long)len)
+		return;
+	c->wlen += len;
+	c->body_sent = len;
+	c->foff = c->fend;
+	ks_file_close(c);
+}
+
 /* An open regular file: preconditions, range, then the head. */
 static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 {
@@ -394,6 +435,8 @@ static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 		c->fend = last + 1;
 	}
 	ks_head_queue(c, &h, NULL, 0);
+	if (c->foff < c->fend)
+		ks_body_inline(c);
 }
 
 /* Open rel (relative to the root) and stat it; 0 or -errno. */
@@ -649,7 +692,7 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 
 	while (c->woff < c->wlen) {
 		n = ops->send(c, ks_wbuf(c) + c->woff, c->wlen - c->woff,
-			      c->foff < c->fend);
+			      c->foff < c->fend || c->more_follows);
 		if (n == -EAGAIN) {
 			ks_timer_arm(c, KS_TIMER_SEND);
 			return KS_WANT_WRITE;

@@ -28,6 +28,7 @@
 #define KS_PASS_REQUESTS 16		/* requests per ks_conn_run() */
 #define KS_LINGER_BYTES (1u << 20)	/* drained at most before closing */
 #define KS_BENCH_BODY_MAX 4096		/* --bench-fixed, at most */
+#define KS_COPY_MAX 8192		/* bodies up to this leave with the head */
 
 /* A handle the backend understands: an fd in user space, a pointer in the kernel. */
 union ks_handle {
@@ -78,6 +79,9 @@ struct ks_io_ops {
 	long (*recv)(struct ks_conn *c, void *buf, size_t len);
 	/* bytes sent; @more: further bytes of this response follow at once */
 	long (*send)(struct ks_conn *c, const void *buf, size_t len, bool more);
+	/* bytes of f [off, off + len) read into buf; fewer when it ended */
+	long (*read)(struct ks_worker *w, struct ks_file *f, u64 off,
+		     void *buf, size_t len);
 	/* bytes of f [off, off + len) sent; 0 when the file ended early */
 	long (*send_file)(struct ks_conn *c, struct ks_file *f, u64 off,
 			  size_t len);
@@ -187,6 +191,8 @@ struct ks_conn {
 	bool head_only;			/* HEAD: no body bytes */
 	bool stay;			/* not handed over before its next
 					 * request (the other side was full) */
+	bool more_follows;		/* the next request is buffered whole:
+					 * its response follows at once */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */

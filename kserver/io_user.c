@@ -28,9 +28,21 @@ static inline int ks_sock_fd(struct ks_conn *c)
 
 static long ks_u_recv(struct ks_conn *c, void *buf, size_t len)
 {
-	ssize_t n = recv(ks_sock_fd(c), buf, len, 0);
+	struct ks_uconn *u = (struct ks_uconn *)c;	/* c is its first member */
+	ssize_t n;
 
-	return n < 0 ? -errno : n;
+	KS_BUILD_BUG_ON(offsetof(struct ks_uconn, c) != 0);
+	if (u->rdrained)
+		return -EAGAIN;
+	n = recv(ks_sock_fd(c), buf, len, 0);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			u->rdrained = true;
+		return -errno;
+	}
+	if ((size_t)n < len)
+		u->rdrained = true;
+	return n;
 }
 
 static long ks_u_send(struct ks_conn *c, const void *buf, size_t len,
@@ -39,6 +51,15 @@ static long ks_u_send(struct ks_conn *c, const void *buf, size_t len,
 	ssize_t n = send(ks_sock_fd(c), buf, len,
 			 MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 
+	return n < 0 ? -errno : n;
+}
+
+static long ks_u_read(struct ks_worker *w, struct ks_file *f, u64 off,
+		      void *buf, size_t len)
+{
+	ssize_t n = pread((int)f->h.fd, buf, len, off);
+
+	(void)w;
 	return n < 0 ? -errno : n;
 }
 
@@ -140,6 +161,7 @@ static void ks_u_log(struct ks_conn *c, const struct ks_log_rec *rec)
 const struct ks_io_ops ks_user_io_ops = {
 	.recv = ks_u_recv,
 	.send = ks_u_send,
+	.read = ks_u_read,
 	.send_file = ks_u_send_file,
 	.open_beneath = ks_u_open_beneath,
 	.stat = ks_u_stat,

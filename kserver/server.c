@@ -166,6 +166,7 @@ static void ks_uconn_start(struct ks_thread *t, struct ks_uconn *u,
 
 	ks_peer_from(&u->c.peer, ss);
 	u->on_ready = false;
+	u->rdrained = false;
 	t->nconns++;
 	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, (int)u->c.sock.fd, &ev)) {
 		ks_uconn_close(t, u);
@@ -447,6 +448,9 @@ static void *ks_thread_main(void *arg)
 					ks_accept(t);
 				continue;
 			}
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+					     EPOLLERR))
+				u->rdrained = false;	/* new bytes, or the end */
 			ks_uconn_after(t, u, ks_conn_run(&u->c));
 			if (srv->sup)
 				ks_sup_poll(t);

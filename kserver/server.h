@@ -74,6 +74,13 @@ struct ks_uconn {
 	struct ks_conn c;
 	struct ks_uconn *next;		/* free list or ready list */
 	bool on_ready;
+	/*
+	 * The last recv came back short: the socket was empty then, and with
+	 * edge-triggered epoll new bytes bring a new EPOLLIN. Until it comes,
+	 * recv answers EAGAIN without a system call (nginx's rev->ready = 0):
+	 * one call less per keep-alive request.
+	 */
+	bool rdrained;
 };
 
 extern const struct ks_io_ops ks_user_io_ops;

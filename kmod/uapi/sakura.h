@@ -169,7 +169,8 @@ struct sakura_counters {
 	__u64 zerocopy_bytes;	/* body bytes sent from page-cache pages */
 	__u64 copied_bytes;	/* body bytes read and copied (cache misses) */
 	__u64 adopted;		/* connections taken from the other mode */
-	__u64 reserved[2];
+	__u64 fcache_hits;	/* files served from the open-file cache */
+	__u64 fcache_misses;	/* files opened (and cached) */
 };
 
 struct sakura_core_hdr {

@@ -389,6 +389,110 @@ def test_syscalls_zero_copy_msg_more_beneath():
     assert not big_copies, "body copied through user space: %s" % big_copies[:2]
 
 
+def test_pipelined_response_not_held_for_a_partial_request():
+    """A response goes out with MSG_MORE only when the next request is
+    buffered whole (its response follows at once). With only part of the
+    next request here, the first response must not wait for it."""
+    with Server(ROOT) as srv:
+        with socket.create_connection(srv.addr, timeout=5) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /index.html HTTP/1.1\r\nHo")
+            t0 = time.time()
+            status, body = read_response(s)
+            waited = time.time() - t0
+            assert status == 200 and body == b"<h1>ok</h1>\n", status
+            assert waited < 1.0, "first response held %.2f s" % waited
+            s.sendall(b"st: t\r\n\r\n")
+            status, body = read_response(s)
+            assert status == 200 and body == b"<h1>ok</h1>\n", status
+
+
+def test_small_file_leaves_with_its_head():
+    """A small body is read into the response buffer and sent with the head
+    in one send (no sendfile); pipelined ones go out with MSG_MORE but for
+    the last, so eight responses can share segments."""
+    port = free_port()
+    log = tempfile.mktemp(prefix="ks-strace-")
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-o", log, "-e",
+         "trace=pread64,sendto,sendfile", ARGS.kserver, "--root", ROOT,
+         "--listen", "127.0.0.1:%d" % port, "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.time() < deadline, "kserver did not start"
+                time.sleep(0.1)
+        with s:
+            s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n" * 8)
+            got = b""
+            while got.count(b"<h1>ok</h1>\n") < 8:
+                chunk = s.recv(65536)
+                assert chunk, "closed early"
+                got += chunk
+            assert got.count(b"HTTP/1.1 200 OK") == 8
+            head_len = len(got) // 8 - 12
+    finally:
+        with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+            main_tid = f.read().split()[0]
+        os.kill(int(main_tid), signal.SIGTERM)
+        assert proc.wait(10) == 0
+    with open(log) as f:       # the event loop's calls, not the loader's
+        trace = [line for line in f.read().splitlines()
+                 if "(" in line and line.split()[0] != main_tid]
+    os.unlink(log)
+    sends = [line for line in trace if "sendto(" in line]
+    assert not [line for line in trace if "sendfile(" in line], "sendfile used"
+    reads = [line for line in trace if "pread64(" in line]
+    assert len(reads) == 8 and all("= 12" in r for r in reads), reads
+    assert len(sends) == 8, "want one send per response: %s" % sends
+    assert all(line.endswith("= %d" % (head_len + 12)) for line in sends), \
+        "head and body not in one send: %s" % sends[:1]
+    more = [line for line in sends if "MSG_MORE" in line]
+    assert 1 <= len(more) <= 7 and "MSG_MORE" not in sends[-1], sends
+
+
+def test_one_recv_per_keepalive_request():
+    """Edge-triggered epoll: after a short recv the socket is known empty
+    until the next EPOLLIN, so a keep-alive request costs one recv, not a
+    second one that says EAGAIN."""
+    port = free_port()
+    log = tempfile.mktemp(prefix="ks-strace-")
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-o", log, "-e", "trace=recvfrom",
+         ARGS.kserver, "--root", ROOT, "--listen", "127.0.0.1:%d" % port,
+         "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.time() < deadline, "kserver did not start"
+                time.sleep(0.1)
+        with s:
+            for _ in range(50):
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert read_response(s) == (200, b"<h1>ok</h1>\n")
+    finally:
+        with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+            main_tid = f.read().split()[0]
+        os.kill(int(main_tid), signal.SIGTERM)
+        assert proc.wait(10) == 0
+    with open(log) as f:
+        recvs = [line for line in f.read().splitlines() if "recvfrom(" in line]
+    os.unlink(log)
+    # 50 requests, the end of stream, and at most a couple of spare calls
+    assert 50 <= len(recvs) <= 53, "%d recv calls for 50 requests" % len(recvs)
+
+
 def test_no_descriptor_leak():
     """Every way a connection can end gives its descriptors back."""
     with Server(ROOT, "--header-timeout", "1", "--keepalive-timeout", "1") as srv:
