@@ -342,36 +342,61 @@ def test_survives_client_resets():
         assert get(srv.addr, "/")[0] == 200
 
 
-def test_syscalls_zero_copy_msg_more_beneath():
-    """strace proves the send path: openat2 beneath the root, TCP_NODELAY,
-    the head sent with MSG_MORE, the body by sendfile (no read/write copy)."""
-    port = free_port()
-    log = tempfile.mktemp(prefix="ks-strace-")
-    proc = subprocess.Popen(
-        ["strace", "-f", "-qq", "-o", log, "-e",
-         "trace=openat2,setsockopt,sendto,sendfile,read,write",
-         ARGS.kserver, "--root", ROOT, "--listen", "127.0.0.1:%d" % port,
-         "--workers", "1"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    try:
+class Traced:
+    """kserver (one event loop) under strace -f: `with Traced(calls) as t`
+    gives t.connect(); after the block, t.main_tid and t.lines (the trace,
+    the main thread's start-up calls included unless filtered)."""
+
+    def __init__(self, calls):
+        self.port = free_port()
+        self.log = tempfile.mktemp(prefix="ks-strace-")
+        self.proc = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", self.log, "-e", "trace=" + calls,
+             ARGS.kserver, "--root", ROOT, "--listen",
+             "127.0.0.1:%d" % self.port, "--workers", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def connect(self):
         deadline = time.time() + 10
         while True:
             try:
-                status, body = get(("127.0.0.1", port), "/big.bin")
-                break
+                return socket.create_connection(("127.0.0.1", self.port),
+                                                timeout=5)
             except OSError:
                 assert time.time() < deadline, "kserver under strace did not start"
                 time.sleep(0.1)
-        assert status == 200 and len(body) == 8 << 20
-    finally:
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         # strace does not forward signals: stop the traced kserver itself
-        with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
-            main_tid = f.read().split()[0]
-        os.kill(int(main_tid), signal.SIGTERM)
-        assert proc.wait(10) == 0
-    with open(log) as f:
-        trace = f.read()
-    os.unlink(log)
+        with open("/proc/%d/task/%d/children" % (self.proc.pid,
+                                                 self.proc.pid)) as f:
+            self.main_tid = f.read().split()[0]
+        os.kill(int(self.main_tid), signal.SIGTERM)
+        assert self.proc.wait(10) == 0
+        with open(self.log) as f:
+            self.lines = f.read().splitlines()
+        os.unlink(self.log)
+        return False
+
+    def loop_lines(self):
+        """The event loop's calls (not the loader's or start-up's)."""
+        return [line for line in self.lines
+                if "(" in line and line.split()[0] != self.main_tid]
+
+
+def test_syscalls_zero_copy_msg_more_beneath():
+    """strace proves the send path: openat2 beneath the root, TCP_NODELAY,
+    the head sent with MSG_MORE, the body by sendfile (no read/write copy)."""
+    with Traced("openat2,setsockopt,sendto,sendfile,read,write") as t:
+        with t.connect() as s:
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n"
+                      b"Connection: close\r\n\r\n")
+            status, body = read_response(s)
+        assert status == 200 and len(body) == 8 << 20
+    trace = "\n".join(t.lines)
     assert "RESOLVE_BENEATH" in trace and "big.bin" in trace, "no openat2 beneath"
     assert "TCP_NODELAY" in trace, "no TCP_NODELAY"
     assert "MSG_MORE" in trace, "head not sent with MSG_MORE"
@@ -380,9 +405,7 @@ def test_syscalls_zero_copy_msg_more_beneath():
                and line.rsplit("=", 1)[1].strip().isdigit())
     assert sent == 8 << 20, "sendfile carried %d bytes" % sent
     # the event loop's calls (start-up reads /etc/mime.types, legitimately)
-    loop = [line for line in trace.splitlines()
-            if line.split()[0] != main_tid]
-    big_copies = [line for line in loop
+    big_copies = [line for line in t.loop_lines()
                   if line.split("(")[0].split()[-1] in ("read", "write")
                   and "= " in line and line.rsplit("=", 1)[1].strip().isdigit()
                   and int(line.rsplit("=", 1)[1]) > 65536]
@@ -412,23 +435,8 @@ def test_small_file_leaves_with_its_head():
     """A small body is read into the response buffer and sent with the head
     in one send (no sendfile); pipelined ones go out with MSG_MORE but for
     the last, so eight responses can share segments."""
-    port = free_port()
-    log = tempfile.mktemp(prefix="ks-strace-")
-    proc = subprocess.Popen(
-        ["strace", "-f", "-qq", "-o", log, "-e",
-         "trace=pread64,sendto,sendfile", ARGS.kserver, "--root", ROOT,
-         "--listen", "127.0.0.1:%d" % port, "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                assert time.time() < deadline, "kserver did not start"
-                time.sleep(0.1)
-        with s:
+    with Traced("pread64,sendto,sendfile") as t:
+        with t.connect() as s:
             s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n" * 8)
             got = b""
             while got.count(b"<h1>ok</h1>\n") < 8:
@@ -437,15 +445,7 @@ def test_small_file_leaves_with_its_head():
                 got += chunk
             assert got.count(b"HTTP/1.1 200 OK") == 8
             head_len = len(got) // 8 - 12
-    finally:
-        with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
-            main_tid = f.read().split()[0]
-        os.kill(int(main_tid), signal.SIGTERM)
-        assert proc.wait(10) == 0
-    with open(log) as f:       # the event loop's calls, not the loader's
-        trace = [line for line in f.read().splitlines()
-                 if "(" in line and line.split()[0] != main_tid]
-    os.unlink(log)
+    trace = t.loop_lines()
     sends = [line for line in trace if "sendto(" in line]
     assert not [line for line in trace if "sendfile(" in line], "sendfile used"
     reads = [line for line in trace if "pread64(" in line]
@@ -461,34 +461,12 @@ def test_one_recv_per_keepalive_request():
     """Edge-triggered epoll: after a short recv the socket is known empty
     until the next EPOLLIN, so a keep-alive request costs one recv, not a
     second one that says EAGAIN."""
-    port = free_port()
-    log = tempfile.mktemp(prefix="ks-strace-")
-    proc = subprocess.Popen(
-        ["strace", "-f", "-qq", "-o", log, "-e", "trace=recvfrom",
-         ARGS.kserver, "--root", ROOT, "--listen", "127.0.0.1:%d" % port,
-         "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                assert time.time() < deadline, "kserver did not start"
-                time.sleep(0.1)
-        with s:
+    with Traced("recvfrom") as t:
+        with t.connect() as s:
             for _ in range(50):
                 s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
                 assert read_response(s) == (200, b"<h1>ok</h1>\n")
-    finally:
-        with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
-            main_tid = f.read().split()[0]
-        os.kill(int(main_tid), signal.SIGTERM)
-        assert proc.wait(10) == 0
-    with open(log) as f:
-        recvs = [line for line in f.read().splitlines() if "recvfrom(" in line]
-    os.unlink(log)
+    recvs = [line for line in t.lines if "recvfrom(" in line]
     # 50 requests, the end of stream, and at most a couple of spare calls
     assert 50 <= len(recvs) <= 53, "%d recv calls for 50 requests" % len(recvs)
 
