@@ -65,6 +65,16 @@ free_addr() {
 print("127.0.0.1:%d" % s.getsockname()[1])'
 }
 
+# wait_listening ADDR - until something accepts on ADDR (host:port), at
+# most 10 s; fails when nothing does
+wait_listening() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # start_server NAME ROOT [FLAG...] - start kserver on ROOT; sets addr and
 # server_pid; access log $work/NAME.log, output $work/NAME.out. Fails when
 # it does not accept connections within 10 s.

@@ -186,10 +186,7 @@ for m in user supervisor; do
 		"$KSERVER" --root "$pr" --listen "$a" --mode "$m" \
 		>"$work/perm-$m.out" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/${a%:*}/${a##*:}") 2>/dev/null && break
-		sleep 0.1
-	done
+	wait_listening "$a"
 	codes=
 	for p in ok.txt secret.txt locked/ locked locked/index.html shut/ shut; do
 		codes+="$p=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$a/$p") "
@@ -243,10 +240,7 @@ strace_counts() {
 		"$KSERVER" --root "$work/root" --listen "$a" --mode supervisor \
 		>"$work/strace-srv.$n" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/${a%:*}/${a##*:}") 2>/dev/null && break
-		sleep 0.1
-	done
+	wait_listening "$a"
 	ok=$(keepalive_load "$a" "$n")
 	echo "  $n requests: $ok answered 200"
 	grep -E 'sakura|requests' /proc/sakura | sed 's/^/  \/proc\/sakura: /' | head -6
