@@ -90,35 +90,20 @@ static int ks_parse_seconds(const char *name, const char *s, u32 *ms)
 	return 0;
 }
 
-static int ks_parse_workers(const char *s, unsigned int *n)
+/* a whole number in [1, max] for --name; @what names it in the error */
+static int ks_parse_count(const char *name, const char *what, const char *s,
+			  long max, u32 *n)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > KS_MAX_WORKERS) {
-		ks_err("--workers: '%s' is not a number from 1 to %d", s,
-		       KS_MAX_WORKERS);
+	if (errno || end == s || *end || v < 1 || v > max) {
+		ks_err("--%s: '%s' is not %s from 1 to %ld", name, s, what, max);
 		return -EINVAL;
 	}
 	*n = v;
-	return 0;
-}
-
-static int ks_parse_bench_fixed(const char *s, u32 *len)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > KS_BENCH_BODY_MAX) {
-		ks_err("--bench-fixed: '%s' is not a number of bytes from 1 to %d",
-		       s, KS_BENCH_BODY_MAX);
-		return -EINVAL;
-	}
-	*len = v;
 	return 0;
 }
 
@@ -172,7 +157,8 @@ int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 			opt->listen = optarg;
 			break;
 		case 'w':
-			err = ks_parse_workers(optarg, &opt->workers);
+			err = ks_parse_count("workers", "a number", optarg,
+					     KS_MAX_WORKERS, &opt->workers);
 			break;
 		case 'm':
 			err = ks_parse_mode(optarg, &opt->mode);
@@ -199,7 +185,9 @@ int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 			cfg->serve_hidden = true;
 			break;
 		case KS_OPT_BENCH_FIXED:
-			err = ks_parse_bench_fixed(optarg, &cfg->bench_body_len);
+			err = ks_parse_count("bench-fixed", "a number of bytes",
+					     optarg, KS_BENCH_BODY_MAX,
+					     &cfg->bench_body_len);
 			break;
 		case 'h':
 			fputs(ks_usage, stdout);

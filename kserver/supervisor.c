@@ -102,7 +102,6 @@ int ks_sup_register(struct ks_server *srv, bool required, const char **why)
 		    (srv->cfg.access_log ? SAKURA_REG_ACCESS_LOG : 0) |
 		    (srv->cfg.bench_body_len ? SAKURA_REG_BENCH_FIXED : 0);
 	reg.bench_body_len = srv->cfg.bench_body_len;
-	KS_BUILD_BUG_ON(KS_BENCH_BODY_MAX != SAKURA_BENCH_BODY_MAX);
 	reg.root_fd = srv->rootfd;
 	reg.ncores = srv->nthreads;
 	reg.sq_entries = KS_SQ_ENTRIES;
