@@ -160,38 +160,38 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
  * touches them), direct-mapped by dentry; an entry unused for
  * SAKURA_FCACHE_IDLE_MS is closed, so a deleted file is not held for long.
  */
+/* Drop a reference; the last one queues __fput() as task work (counted). */
+static void sakura_fput(struct sakura_core *core, struct file *file)
+{
+	if (file_count(file) == 1)
+		core->files_put++;
+	fput(file);
+}
+
 static void sakura_fcache_drop(struct sakura_core *core,
 			       struct sakura_fcache_ent *e)
 {
 	if (e->file) {
-		if (file_count(e->file) == 1)
-			core->files_put++;	/* __fput() as task work */
-		fput(e->file);
+		sakura_fput(core, e->file);
 		e->file = NULL;
 		core->fcache_n--;
 	}
 }
 
-/* Close the entries idle for SAKURA_FCACHE_IDLE_MS (all: every one); true
- * when some stay open. */
-bool sakura_fcache_sweep(struct sakura_core *core, bool all)
+/* Close the entries idle for SAKURA_FCACHE_IDLE_MS (all: every one). */
+void sakura_fcache_sweep(struct sakura_core *core, bool all)
 {
 	u64 now = core->w.now_ms;
-	bool left = false;
 	u32 i;
 
 	for (i = 0; i < SAKURA_FCACHE_SLOTS; i++) {
 		struct sakura_fcache_ent *e = &core->fcache[i];
 
-		if (!e->file)
-			continue;
-		if (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS)
+		if (e->file &&
+		    (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS))
 			sakura_fcache_drop(core, e);
-		else
-			left = true;
 	}
 	core->fcache_swept_ms = now;
-	return left;
 }
 
 /* A struct file for @path (checked already): from the cache or opened. */
@@ -281,13 +281,8 @@ static int sakura_stat(struct ks_worker *w, struct ks_file *f)
 
 static void sakura_close(struct ks_worker *w, struct ks_file *f)
 {
-	struct file *file = f->h.ptr;
-
-	if (file) {
-		/* the last reference: __fput() runs as task work */
-		if (file_count(file) == 1)
-			sakura_core_of(w)->files_put++;
-		fput(file);
+	if (f->h.ptr) {
+		sakura_fput(sakura_core_of(w), f->h.ptr);
 		f->h.ptr = NULL;
 	}
 }

@@ -140,7 +140,7 @@ void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out)
 
 /* io_kern.c */
 void sakura_core_free_bufs(struct sakura_core *core);
-bool sakura_fcache_sweep(struct sakura_core *core, bool all);
+void sakura_fcache_sweep(struct sakura_core *core, bool all);
 
 static inline struct sakura_conn *sakura_conn_of(struct ks_conn *c)
 {
