@@ -120,6 +120,39 @@ static bool ks_range_num(const char **pp, const char *end, u64 *v, bool *big)
 	return true;
 }
 
+/*
+ * The one range-spec of a range-set at *pp (past "bytes="): a list, so
+ * blanks around members and empty members are allowed (RFC 9110 5.6.1),
+ * as nginx does. False when there is none or more than one (several
+ * ranges are ignored: the whole file is sent).
+ */
+static bool ks_range_single(const char **pp, const char **endp)
+{
+	const char *p = *pp + 6, *end = *endp, *spec = NULL, *spec_end = NULL;
+
+	while (p < end) {
+		const char *e;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		if (p >= end)
+			break;
+		if (spec)
+			return false;
+		spec = p;
+		while (p < end && *p != ',')
+			p++;
+		for (e = p; e[-1] == ' ' || e[-1] == '\t'; e--)
+			;
+		spec_end = e;
+	}
+	if (!spec)
+		return false;
+	*pp = spec;
+	*endp = spec_end;
+	return true;
+}
+
 /* If-Range: a strong ETag equal to ours, or a date equal to mtime */
 static bool ks_if_range_holds(struct ks_str ir, const char *etag, u32 etag_len,
 			      s64 mtime)
@@ -137,17 +170,20 @@ enum ks_range_result ks_range_eval(const struct ks_request *req, u64 size,
 				   const char *etag, u32 etag_len, s64 mtime,
 				   u64 *first, u64 *last)
 {
-	const char *p = req->range.p, *end = p + req->range.len;
+	const char *p = req->range.p, *end;
 	struct ks_str unit = { p, 6 };
 	u64 a, b;
 	bool big_a, big_b;
 
+	/* no Range: p is NULL, and NULL + 0 is undefined behaviour */
 	if (req->range.len < 7 || !ks_str_ieq(unit, "bytes=", 6))
 		return KS_RANGE_NONE;
+	end = p + req->range.len;
 	if (req->if_range.p &&
 	    !ks_if_range_holds(req->if_range, etag, etag_len, mtime))
 		return KS_RANGE_NONE;
-	p += 6;
+	if (!ks_range_single(&p, &end))
+		return KS_RANGE_NONE;
 	if (*p == '-') {				/* suffix: -n */
 		p++;
 		if (!ks_range_num(&p, end, &b, &big_b) || p != end)
