@@ -97,6 +97,7 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 		core->bounce = kvmalloc(SAKURA_BOUNCE_SIZE, GFP_KERNEL);
 		if (!core->bounce)
 			return -ENOMEM;
+		atomic_long_inc(&sakura_live.buffers);
 	}
 	n = kernel_read(file, core->bounce,
 			min_t(size_t, len, SAKURA_BOUNCE_SIZE), &pos);
@@ -166,6 +167,7 @@ static void sakura_fput(struct sakura_core *core, struct file *file)
 	if (file_count(file) == 1)
 		core->files_put++;
 	fput(file);
+	atomic_long_dec(&sakura_live.file_refs);
 }
 
 static void sakura_fcache_drop(struct sakura_core *core,
@@ -208,15 +210,20 @@ static struct file *sakura_open_file(struct sakura_core *core,
 		    e->file->f_path.mnt == path->mnt) {
 			e->used_ms = core->w.now_ms;
 			core->fcache_hits++;
+			atomic_long_inc(&sakura_live.file_refs);
 			return get_file(e->file);
 		}
 	}
 	file = dentry_open(path, O_RDONLY | O_LARGEFILE | O_NOCTTY,
 			   current_cred());
-	if (IS_ERR(file) || !e)
+	if (IS_ERR(file))
+		return file;
+	atomic_long_inc(&sakura_live.file_refs);
+	if (!e)
 		return file;
 	core->fcache_misses++;
 	sakura_fcache_drop(core, e);
+	atomic_long_inc(&sakura_live.file_refs);
 	e->file = get_file(file);
 	e->used_ms = core->w.now_ms;
 	core->fcache_n++;
@@ -313,7 +320,10 @@ static void *sakura_buf_get(struct ks_worker *w)
 		core->nfree_bufs--;
 		return b;
 	}
-	return kvmalloc(KS_CONN_BUF_SIZE, GFP_KERNEL_ACCOUNT);
+	b = kvmalloc(KS_CONN_BUF_SIZE, GFP_KERNEL_ACCOUNT);
+	if (b)
+		atomic_long_inc(&sakura_live.buffers);
+	return b;
 }
 
 static void sakura_buf_put(struct ks_worker *w, void *buf)
@@ -322,6 +332,7 @@ static void sakura_buf_put(struct ks_worker *w, void *buf)
 
 	if (core->nfree_bufs >= SAKURA_FREE_BUFS_MAX) {
 		kvfree(buf);
+		atomic_long_dec(&sakura_live.buffers);
 		return;
 	}
 	*(void **)buf = core->free_bufs;
@@ -336,11 +347,15 @@ void sakura_core_free_bufs(struct sakura_core *core)
 	while ((b = core->free_bufs)) {
 		core->free_bufs = *(void **)b;
 		kvfree(b);
+		atomic_long_dec(&sakura_live.buffers);
 	}
 	core->nfree_bufs = 0;
 	sakura_fcache_sweep(core, true);
-	kvfree(core->bounce);
-	core->bounce = NULL;
+	if (core->bounce) {
+		kvfree(core->bounce);
+		core->bounce = NULL;
+		atomic_long_dec(&sakura_live.buffers);
+	}
 }
 
 /* Copy at most cap bytes of s; returns the length stored. */

@@ -2,8 +2,9 @@
 /*
  * main.c - sakura.ko: module init and exit, and /proc/sakura.
  *
- * /proc/sakura lists each registered server: its pid, mode and state, then
- * one line per core with the connections it owns and what its worker did.
+ * /proc/sakura starts with what the module holds in all (struct sakura_live),
+ * then lists each registered server: its pid, mode and state, then one line
+ * per core with the connections it owns and what its worker did.
  */
 #include <linux/init.h>
 #include <linux/module.h>
@@ -11,6 +12,8 @@
 #include <linux/seq_file.h>
 
 #include "sakura.h"
+
+struct sakura_live sakura_live;
 
 static const char *const sakura_mode_names[] = {
 	[SAKURA_MODE_USER] = "user",
@@ -36,6 +39,11 @@ static int sakura_proc_show(struct seq_file *m, void *v)
 	struct sakura_server *srv;
 	u32 i;
 
+	seq_printf(m, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld\n",
+		   atomic_long_read(&sakura_live.servers),
+		   atomic_long_read(&sakura_live.conns),
+		   atomic_long_read(&sakura_live.buffers),
+		   atomic_long_read(&sakura_live.file_refs));
 	mutex_lock(&sakura_lock);
 	list_for_each_entry(srv, &sakura_servers, node) {
 		seq_printf(m, "server pid %d mode %s state %s cores %u switches %llu\n",
@@ -79,6 +87,16 @@ static void __exit sakura_exit(void)
 	sakura_dev_exit();
 	remove_proc_entry("sakura", NULL);
 	sakura_conn_cache_exit();
+	/* every server is gone by now: anything still counted leaked */
+	if (atomic_long_read(&sakura_live.servers) ||
+	    atomic_long_read(&sakura_live.conns) ||
+	    atomic_long_read(&sakura_live.buffers) ||
+	    atomic_long_read(&sakura_live.file_refs))
+		pr_err("sakura: leak at unload: servers %ld conns %ld buffers %ld file_refs %ld\n",
+		       atomic_long_read(&sakura_live.servers),
+		       atomic_long_read(&sakura_live.conns),
+		       atomic_long_read(&sakura_live.buffers),
+		       atomic_long_read(&sakura_live.file_refs));
 	pr_info("sakura: unloaded\n");
 }
 

@@ -121,6 +121,20 @@ struct sakura_server {
 	struct sakura_core cores[];
 };
 
+/*
+ * What the module holds right now, over every server: shown in /proc/sakura
+ * and checked at unload, so a leak is seen in dmesg and by the tests (our
+ * slab cache may be merged with another, so /proc/slabinfo cannot tell).
+ */
+struct sakura_live {
+	atomic_long_t servers;		/* struct sakura_server */
+	atomic_long_t conns;		/* struct sakura_conn */
+	atomic_long_t buffers;		/* request and bounce buffers */
+	atomic_long_t file_refs;	/* struct file references held */
+};
+
+extern struct sakura_live sakura_live;
+
 extern struct mutex sakura_lock;
 extern struct list_head sakura_servers;
 extern const struct ks_io_ops sakura_io_ops;

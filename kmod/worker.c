@@ -149,6 +149,7 @@ static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
 	sc->res = res;
 	if (sakura_cq_post(core, op, sc->fd, sc->user_data, res)) {
 		kmem_cache_free(sakura_conn_cache, sc);
+		atomic_long_dec(&sakura_live.conns);
 		return;
 	}
 	/* user space moved its head backwards: keep it until there is room */
@@ -167,6 +168,7 @@ static void sakura_done_flush(struct sakura_core *core)
 		list_del(&sc->node);
 		core->ndone--;
 		kmem_cache_free(sakura_conn_cache, sc);
+		atomic_long_dec(&sakura_live.conns);
 	}
 }
 
@@ -252,6 +254,7 @@ static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 		err = -ENOMEM;
 		goto err_fput;
 	}
+	atomic_long_inc(&sakura_live.conns);
 	sc->core = core;
 	sc->file = file;
 	sc->sock = sock;
@@ -599,6 +602,7 @@ void sakura_core_teardown(struct sakura_core *core)
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
 		list_del(&sc->node);
 		kmem_cache_free(sakura_conn_cache, sc);
+		atomic_long_dec(&sakura_live.conns);
 	}
 	core->ndone = 0;
 	sakura_core_free_bufs(core);
