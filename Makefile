@@ -5,6 +5,7 @@
 #   make bench    nginx vs kserver user vs supervisor in a 6.12 guest (KVER=
 #                 for another kernel; ~50 min) -> loadtest/results/
 #   make bench-host  nginx vs kserver user on this machine, loopback
+#   make stress   the long hardening suites (~1 h) -> tests/RELIABILITY.md
 
 BUILD := $(CURDIR)/build
 PORT ?= 8080
@@ -55,6 +56,13 @@ bench:
 bench-host:
 	loadtest/bench.sh --host -- $(BENCH_ARGS)
 
+# never part of make test: the long versions of the hardening suites
+# (adversarial HTTP, slow clients, libFuzzer, /dev/sakura fuzzer, kills in
+# both guests), then tests/RELIABILITY.md from what they counted
+stress: deps
+	$(MAKE) all kserver-asan
+	tests/stress/run.sh
+
 freestanding:
 	$(MAKE) -C kserver BUILD=$(BUILD) freestanding
 
@@ -64,4 +72,4 @@ unit:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host freestanding unit clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress freestanding unit clean
