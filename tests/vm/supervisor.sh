@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# supervisor.sh [--kver VERSION]... - the supervisor-mode bench of make test.
+# supervisor.sh [--kver VERSION]... [--long] - the supervisor-mode bench of
+# make test (--long: make stress's longer fuzzing and more kills).
 #
 # For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
 # installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
 # it in a QEMU (TCG) guest and run tests/vm/supervisor_guest.sh there, then
-# boot it again for tests/vm/switch_guest.sh (live mode switching).
+# boot it again for tests/vm/switch_guest.sh (live mode switching), for
+# tests/vm/fuzz_guest.sh (the /dev/sakura fuzzer) and for
+# tests/vm/faults_guest.sh (kill -9, kserverctl killed, rmmod while busy).
 # guest.sh fails a run on any BUG/WARNING/Oops/refcount/leak/hung task in the
 # guest's dmesg or a taint beyond O/E. Each kernel's run ends with its own
 # "N passed, N failed"; the last line sums them.
@@ -17,10 +20,12 @@ cd "$top" || exit 1
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"	# counted, summary
 kvers=()
+fuzz_seconds=20 kills=15 timeout=1500
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kvers+=("$2"); shift 2 ;;
-	*) sed -n '4,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--long) fuzz_seconds=600 kills=100 timeout=3600; shift ;;
+	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ ${#kvers[@]} = 0 ]; then
@@ -41,10 +46,13 @@ for k in "${kvers[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	for suite in supervisor switch; do
+	for suite in supervisor switch fuzz faults; do
+		args=()
+		[ "$suite" = fuzz ] && args=("$fuzz_seconds")
+		[ "$suite" = faults ] && args=("$kills")
 		out=$top/build/vm/runs/$suite-$k
-		tests/vm/guest.sh --kver "$k" --timeout 1500 --out "$out" -- \
-			"$top/tests/vm/${suite}_guest.sh"
+		tests/vm/guest.sh --kver "$k" --timeout "$timeout" --out "$out" -- \
+			"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
 		rc=$?
 		# a dirty dmesg, a bad taint or a dead guest fail the run
 		tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
