@@ -34,6 +34,7 @@
 #define KS_BACKLOG 4096
 #define KS_DRAIN_MS 10000		/* graceful stop: finish in-flight, bounded */
 #define KS_ACCEPT_PAUSE_MS 100		/* after EMFILE/ENFILE */
+#define KS_ACCEPT_WARN_MS 10000		/* say so at most this often */
 #define KS_STOP_SEQ (~0ull)		/* SAKURA_OP_MODE of a graceful stop */
 
 static void ks_sup_poll(struct ks_thread *t);
@@ -139,11 +140,29 @@ static void ks_peer_from(struct ks_peer *p, const struct sockaddr_storage *ss)
 	}
 }
 
-static void ks_accept_pause(struct ks_thread *t, bool pause)
+/*
+ * Out of descriptors (or memory) for accept(): take the listener out of the
+ * epoll set for KS_ACCEPT_PAUSE_MS, as nginx disables accept events, rather
+ * than spin on a level-triggered listener that stays ready. The pending
+ * connections wait in the listen queue. Said once a run of pauses, and at
+ * most every KS_ACCEPT_WARN_MS.
+ */
+static void ks_accept_pause(struct ks_thread *t, bool pause, int err)
 {
 	if (pause) {
 		epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->lfd, NULL);
 		t->accept_paused_until = t->w.now_ms + KS_ACCEPT_PAUSE_MS;
+		if (!t->accept_starved++ &&
+		    (!t->accept_warned_ms ||
+		     t->w.now_ms >= t->accept_warned_ms + KS_ACCEPT_WARN_MS)) {
+			ks_err("event loop %u: out of file descriptors or memory "
+			       "for new connections (accept: %s; %lu open here): "
+			       "not accepting for %d ms at a time until some "
+			       "close; raise ulimit -n", t->id, strerror(err),
+			       t->nconns, KS_ACCEPT_PAUSE_MS);
+			t->accept_warned_ms = t->w.now_ms;
+			t->accept_warned = true;
+		}
 	} else {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
@@ -219,9 +238,14 @@ static void ks_accept(struct ks_thread *t)
 			 * rather than spin on a listener that stays ready */
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
-				ks_accept_pause(t, true);
+				ks_accept_pause(t, true, errno);
 			return;
 		}
+		if (t->accept_warned)
+			ks_err("event loop %u: accepting again after %lu "
+			       "pauses", t->id, t->accept_starved);
+		t->accept_starved = 0;
+		t->accept_warned = false;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* supervisor mode: one Sakura Call and the kernel owns it */
 		if (t->w.hand_over && ks_sup_give(t, fd, false))
@@ -467,7 +491,7 @@ static void *ks_thread_main(void *arg)
 		}
 		if (t->accept_paused_until && t->lfd >= 0 &&
 		    t->w.now_ms >= t->accept_paused_until)
-			ks_accept_pause(t, false);
+			ks_accept_pause(t, false, 0);
 		ks_log_flush(t->log);
 		if (atomic_load(&srv->stopping)) {
 			if (!drain_deadline) {

@@ -44,6 +44,9 @@ struct ks_thread {
 	struct ks_uconn *ready;		/* connections that yielded */
 	unsigned long nconns;
 	unsigned long long accept_paused_until;	/* ms, after EMFILE */
+	unsigned long accept_starved;	/* pauses since the last accept */
+	unsigned long long accept_warned_ms;	/* when it was last said */
+	bool accept_warned;		/* ... for this run of pauses */
 	char sup_tag;			/* epoll tag: sakura.ko completions */
 	/* mode switches (w.hand_over: connections go to the kernel) */
 	enum ks_mode mode;		/* this loop's mode */
