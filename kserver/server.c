@@ -25,14 +25,23 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 #include "server.h"
 
 #define KS_EVENTS 256
 #define KS_ACCEPTS_PER_ROUND 64
 #define KS_BACKLOG 4096
 #define KS_DRAIN_MS 10000		/* graceful stop: finish in-flight, bounded */
+/*
+ * Unsent bytes a socket may queue: a slow reader holds no more kernel memory
+ * than this (plus what is in flight), where autotuning would let each grow to
+ * tcp_wmem's 4 MiB and a few thousand of them push TCP into memory pressure
+ * for every client. Bytes in flight are not limited: fast clients keep pace.
+ */
+#define KS_NOTSENT_LOWAT (128 * 1024)
 #define KS_ACCEPT_PAUSE_MS 100		/* after EMFILE/ENFILE */
 #define KS_ACCEPT_WARN_MS 10000		/* say so at most this often */
 #define KS_STOP_SEQ (~0ull)		/* SAKURA_OP_MODE of a graceful stop */
@@ -223,7 +232,7 @@ void ks_resume(struct ks_thread *t, int fd)
 
 static void ks_accept(struct ks_thread *t)
 {
-	int i, one = 1;
+	int i, one = 1, lowat = KS_NOTSENT_LOWAT;
 
 	for (i = 0; i < KS_ACCEPTS_PER_ROUND; i++) {
 		struct sockaddr_storage ss;
@@ -247,6 +256,8 @@ static void ks_accept(struct ks_thread *t)
 		t->accept_starved = 0;
 		t->accept_warned = false;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+			   sizeof(lowat));
 		/* supervisor mode: one Sakura Call and the kernel owns it */
 		if (t->w.hand_over && ks_sup_give(t, fd, false))
 			continue;
@@ -275,12 +286,32 @@ static void ks_run_ready(struct ks_thread *t)
 	}
 }
 
+/*
+ * A client that timed out with our bytes still unread gets a reset, as with
+ * nginx's reset_timedout_connection: a plain close would leave an orphan
+ * socket holding them in kernel memory until TCP gives up (minutes), and a
+ * slow-read attack would pile those up.
+ */
+static void ks_reset_if_unread(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int queued;
+
+	if (!ioctl(fd, SIOCOUTQ, &queued) && queued > 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 static void ks_expire(struct ks_thread *t)
 {
 	struct ks_conn *c;
 
-	while ((c = ks_worker_expired(&t->w)))
-		ks_uconn_after(t, ks_uconn_of(c), ks_conn_timeout(c));
+	while ((c = ks_worker_expired(&t->w))) {
+		enum ks_want want = ks_conn_timeout(c);
+
+		if (want == KS_WANT_CLOSE)
+			ks_reset_if_unread((int)c->sock.fd);
+		ks_uconn_after(t, ks_uconn_of(c), want);
+	}
 }
 
 static int ks_wait_ms(struct ks_thread *t)
