@@ -5,6 +5,8 @@
 #   make bench    nginx vs kserver user vs supervisor in a 6.12 guest (KVER=
 #                 for another kernel; ~50 min) -> loadtest/results/
 #   make bench-host  nginx vs kserver user on this machine, loopback
+#   make fuzz     libFuzzer on the parser and the handler, FUZZ_SECONDS
+#                 in all (default 3600) -> crashes kept in build/fuzz/crashes/
 #   make stress   the long hardening suites (~1 h) -> tests/RELIABILITY.md
 
 BUILD := $(CURDIR)/build
@@ -69,7 +71,11 @@ freestanding:
 unit:
 	$(MAKE) -C tests/unit BUILD=$(BUILD) test
 
+FUZZ_SECONDS ?= 3600
+fuzz:
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress freestanding unit clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress freestanding unit fuzz clean

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
 	build-essential pkg-config	# compiler, make
 	check				# unit tests
+	clang libclang-rt-14-dev	# libFuzzer harnesses (tests/fuzz)
 	media-types			# /etc/mime.types
 	python3				# conformance suite
 	curl wrk strace			# real clients, syscall proofs

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.." || exit 1
 suites=(
 	"freestanding compile check|make -s -C kserver BUILD=$PWD/build freestanding"
 	"unit tests (Check, ASan/UBSan)|make -s -C tests/unit BUILD=$PWD/build test"
+	"libFuzzer: parser and handler, 60 s|tests/fuzz/run.sh --seconds 60"
 	"server process tests|python3 tests/server/test_server.py --kserver build/kserver"
 	"kserverctl on the host (no module)|tests/ctl/run.sh"
 	"loadtest report generator|python3 tests/loadtest/test_report.py"

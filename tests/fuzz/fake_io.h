@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fake_io.h - an in-memory struct ks_io_ops for fuzz_handler: a client that
+ * sends the fuzz input in pieces, a socket that takes partial writes, a
+ * docroot of a few files that are never materialised, a clock the driver
+ * moves. Every decision (chunk sizes, -EAGAIN, injected errors) comes from
+ * the control bytes of the input, then from a PRNG seeded by them.
+ *
+ * Everything the handler sends is checked as a stream of HTTP responses.
+ */
+#ifndef KS_FAKE_IO_H
+#define KS_FAKE_IO_H
+
+#include "fuzz_common.h"
+#include "handler.h"
+
+#define FZ_RESP_HEAD_MAX 16384
+
+/* the decisions of one input */
+struct fz_ctl {
+	const u8 *p;
+	size_t n, i;
+	u64 rng;
+};
+
+u8 fz_byte(struct fz_ctl *c);
+
+enum fz_last_io {
+	FZ_IO_NONE = 0,
+	FZ_IO_RECV_AGAIN,	/* the last recv said -EAGAIN */
+	FZ_IO_SEND_AGAIN,	/* the last send or send_file said -EAGAIN */
+	FZ_IO_OTHER,
+};
+
+enum fz_end {
+	FZ_END_EOF = 0,		/* the client closes after its bytes */
+	FZ_END_SILENT,		/* the client stays, says nothing more */
+	FZ_END_RESET,		/* recv fails with -ECONNRESET */
+};
+
+/* the response stream as the client parses it */
+enum fz_resp_state {
+	FZ_R_HEAD = 0,
+	FZ_R_BODY,
+	FZ_R_DONE,		/* after a "Connection: close" response */
+};
+
+struct fz_resp {
+	enum fz_resp_state state;
+	char head[FZ_RESP_HEAD_MAX];
+	u32 hlen;
+	u16 status;
+	bool head_only;
+	bool close;
+	bool file_body;		/* the body is file bytes from @first */
+	u64 cl, body, first;
+	u64 responses;		/* complete heads */
+};
+
+struct fz_state {
+	struct fz_ctl ctl;
+	struct ks_conn *conn;
+	/* the client */
+	const char *in;
+	size_t in_len, in_off, arrived;
+	enum fz_end end;
+	/* the clock */
+	u64 mono_ms;
+	s64 wall;
+	/* accounting */
+	long opens, closes, open_now;
+	long buf_gets, buf_puts, buf_now;
+	void *buf;
+	bool shut;
+	long logs;
+	enum fz_last_io last_io;
+	bool excuse;		/* the fake cut a response short */
+	/* per ks_conn_run() */
+	u64 run_file_bytes;
+	u32 run_heads;
+	struct fz_resp resp;
+};
+
+extern const struct ks_io_ops fz_io_ops;
+
+/* The connection ended: is what the client received whole? */
+void fz_resp_end(struct fz_state *st);
+
+#endif /* KS_FAKE_IO_H */
