@@ -540,7 +540,6 @@ static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 	u8 b = fz_byte(&st->ctl);
 	size_t n;
 
-	(void)more;
 	FZ_CHECK(!st->shut, "send after shutdown");
 	FZ_CHECK(len > 0, "send of 0 bytes");
 	st->last_io = FZ_IO_OTHER;
@@ -554,6 +553,15 @@ static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 	}
 	n = b < 80 ? KS_MIN(len, (size_t)(b - 17) * 7) : len;
 	fz_resp_bytes(st, buf, n);
+	/*
+	 * @more: file bytes follow, or the next (pipelined, buffered whole)
+	 * response does; MSG_MORE on the last bytes of all would hold them.
+	 */
+	if (n == len && !more)
+		FZ_CHECK(st->resp.state != FZ_R_BODY,
+			 "the response goes on after a send without more");
+	if (n == len && more && st->resp.state != FZ_R_BODY)
+		FZ_CHECK(c->more_follows, "more on a response's last bytes");
 	return (long)n;
 }
 
