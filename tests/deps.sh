@@ -13,6 +13,7 @@ packages=(
 	media-types			# /etc/mime.types
 	python3				# conformance suite
 	curl wrk strace			# real clients, syscall proofs
+	slowhttptest			# slow-client attacks (tests/slow)
 	chromium			# the site in a real browser
 	fonts-dejavu-core		# so screenshots have glyphs
 	gnuplot-nox			# loadtest charts

@@ -14,6 +14,7 @@ suites=(
 	"HTTP conformance, user mode|tests/http/run.sh --serve-hidden"
 	"HTTP conformance, user mode, ASan build|env KSERVER=build/kserver-asan tests/http/run.sh"
 	"real clients: curl, wrk, chromium|tests/clients/run.sh"
+	"slow and many clients, user mode|tests/slow/run.sh"
 	"guest bench self-test (6.1, 6.12)|tests/vm/selftest.sh --fast"
 	"supervisor mode in QEMU guests (6.1, 6.12)|tests/vm/supervisor.sh"
 )
