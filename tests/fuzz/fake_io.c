@@ -440,6 +440,14 @@ static void fz_head_parse(struct fz_state *st)
 	} else if (r->status == 416) {
 		FZ_CHECK(has_crange, "416 without Content-Range");
 	}
+	/* an error page or a redirect: the page of its status, whole */
+	r->elen = 0;
+	if (!r->file_body && r->status != 200 && r->status != 304) {
+		r->elen = ks_error_body(r->ebody, sizeof(r->ebody), r->status);
+		FZ_CHECK(r->elen && r->cl == r->elen,
+			 "%u: Content-Length %llu, its page has %u",
+			 r->status, (unsigned long long)r->cl, r->elen);
+	}
 	if (r->head_only || r->status == 304)
 		r->cl = 0;
 	r->body = 0;
@@ -485,6 +493,9 @@ static void fz_resp_bytes(struct fz_state *st, const u8 *p, size_t n)
 						 "body byte %llu of a %u",
 						 (unsigned long long)(r->body + i),
 						 r->status);
+			else if (r->elen)
+				FZ_CHECK(!memcmp(p, r->ebody + r->body, take),
+					 "the page of a %u differs", r->status);
 			r->body += take;
 			p += take;
 			n -= take;

@@ -53,6 +53,8 @@ struct fz_resp {
 	bool head_only;
 	bool close;
 	bool file_body;		/* the body is file bytes from @first */
+	u32 elen;		/* else, when non-zero: the body is ebody */
+	char ebody[512];
 	u64 cl, body, first;
 	u64 responses;		/* complete heads */
 };
