@@ -24,10 +24,68 @@ static inline bool ks_is_tchar(u8 c)
 	return c < 128 && (ks_tchar_map[c >> 5] >> (c & 31)) & 1;
 }
 
-/* request-target bytes: visible ASCII and obs-text, never CTL or SP */
+/*
+ * request-target bytes: visible ASCII and obs-text, never CTL or SP, and
+ * never '#': a fragment is not part of a request-target (RFC 9112 3.2), and
+ * a server that reads one as a path byte and a cache that cuts it off see
+ * two different resources.
+ */
 static inline bool ks_is_target_char(u8 c)
 {
-	return c > 0x20 && c != 0x7f;
+	return c > 0x20 && c != 0x7f && c != '#';
+}
+
+static inline bool ks_is_digit(u8 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool ks_is_hex(u8 c)
+{
+	return ks_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* RFC 3986 reg-name bytes besides pct-encoded: unreserved and sub-delims */
+static inline bool ks_is_host_char(u8 c)
+{
+	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || ks_is_digit(c) ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == '!' ||
+	       c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
+	       c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
+}
+
+/*
+ * uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2): a reg-name or an
+ * IP-literal in brackets, then digits. Empty is valid (a URI without an
+ * authority); userinfo ('@'), '/', spaces and CTLs are not.
+ */
+static bool ks_host_is_valid(struct ks_str h)
+{
+	const char *p = h.p, *end = h.p + h.len;
+
+	if (p < end && *p == '[') {
+		while (++p < end && *p != ']')
+			if (!ks_is_host_char(*p) && *p != ':')
+				return false;
+		if (p >= end)
+			return false;
+		p++;
+	} else {
+		for (; p < end && *p != ':'; p++) {
+			if (ks_is_host_char(*p))
+				continue;
+			if (*p != '%' || end - p < 3 || !ks_is_hex(p[1]) ||
+			    !ks_is_hex(p[2]))
+				return false;
+			p += 2;
+		}
+	}
+	if (p < end && *p++ != ':')
+		return false;
+	for (; p < end; p++)
+		if (!ks_is_digit(*p))
+			return false;
+	return true;
 }
 
 /* field-value bytes: VCHAR, obs-text, SP, HTAB */
@@ -178,8 +236,12 @@ static int ks_parse_request_line(const char **pp, const char *end,
 	return 0;
 }
 
-/* Split the target into path and query by its form. */
-static void ks_parse_target(struct ks_request *r)
+/*
+ * Split the target into path and query by its form. An absolute-form
+ * authority must be a valid, non-empty host (RFC 9110 4.2.1: an "http" URI
+ * with an empty host is invalid; 4.2.4: userinfo is an error): -400.
+ */
+static int ks_parse_target(struct ks_request *r)
 {
 	const char *p = r->target.p, *end = p + r->target.len, *q;
 
@@ -187,9 +249,9 @@ static void ks_parse_target(struct ks_request *r)
 		r->form = KS_TF_ORIGIN;
 	} else if (r->target.len == 1 && *p == '*') {
 		r->form = KS_TF_ASTERISK;
-		return;
+		return 0;
 	} else {
-		struct ks_str scheme = { p, 0 };
+		struct ks_str scheme = { p, 0 }, authority;
 
 		while (p < end && *p != ':')
 			p++;
@@ -198,12 +260,16 @@ static void ks_parse_target(struct ks_request *r)
 		    !(ks_str_ieq(scheme, "http", 4) ||
 		      ks_str_ieq(scheme, "https", 5))) {
 			r->form = KS_TF_AUTHORITY;
-			return;
+			return 0;
 		}
 		r->form = KS_TF_ABSOLUTE;
 		p += 3;
+		authority.p = p;
 		while (p < end && *p != '/' && *p != '?')
 			p++;
+		authority.len = p - authority.p;
+		if (!authority.len || !ks_host_is_valid(authority))
+			return -400;
 		if (p == end || *p == '?') {
 			r->path.p = "/";
 			r->path.len = 1;
@@ -211,7 +277,7 @@ static void ks_parse_target(struct ks_request *r)
 				r->query.p = p + 1;
 				r->query.len = end - p - 1;
 			}
-			return;
+			return 0;
 		}
 	}
 	for (q = p; q < end && *q != '?'; q++)
@@ -222,6 +288,7 @@ static void ks_parse_target(struct ks_request *r)
 		r->query.p = q + 1;
 		r->query.len = end - q - 1;
 	}
+	return 0;
 }
 
 static void ks_parse_connection(struct ks_request *r, struct ks_str v)
@@ -241,6 +308,40 @@ static void ks_parse_connection(struct ks_request *r, struct ks_str v)
 			r->conn_close = true;
 		else if (ks_str_ieq(tok, "keep-alive", 10))
 			r->conn_keepalive = true;
+	}
+}
+
+/*
+ * Transfer-Encoding (RFC 9112 6.1, 6.3): the codings of all its lines, in
+ * order. Only whether chunked is the last one, how often it appears and
+ * whether another coding is named are kept; ks_http_parse() judges.
+ */
+static void ks_parse_transfer_encoding(struct ks_request *r, struct ks_str v)
+{
+	const char *p = v.p, *end = v.p + v.len;
+
+	r->has_te = true;
+	while (p < end) {
+		struct ks_str name;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		if (p >= end)
+			break;
+		name.p = p;
+		while (p < end && *p != ',' && *p != ';')
+			p++;
+		name.len = p - name.p;
+		while (name.len && (name.p[name.len - 1] == ' ' ||
+				    name.p[name.len - 1] == '\t'))
+			name.len--;
+		while (p < end && *p != ',')	/* parameters */
+			p++;
+		r->te_chunked = ks_str_ieq(name, "chunked", 7);
+		if (r->te_chunked && r->te_chunks < 2)
+			r->te_chunks++;
+		else
+			r->te_unknown = true;
 	}
 }
 
@@ -316,7 +417,7 @@ static int ks_apply_header(struct ks_request *r, struct ks_str name,
 		return 0;
 	switch (d->kind) {
 	case KS_H_HOST:
-		if (r->has_host)
+		if (r->has_host || !ks_host_is_valid(v))
 			return -400;
 		r->has_host = true;
 		r->host = v;
@@ -327,7 +428,7 @@ static int ks_apply_header(struct ks_request *r, struct ks_str name,
 	case KS_H_CONTENT_LENGTH:
 		return ks_parse_content_length(r, v);
 	case KS_H_TRANSFER_ENCODING:
-		r->has_te = true;
+		ks_parse_transfer_encoding(r, v);
 		return 0;
 	case KS_H_EXPECT:
 		if (ks_str_ieq(v, "100-continue", 12))
@@ -399,9 +500,22 @@ int ks_http_parse(const char *buf, u32 head_len, struct ks_request *r)
 		return -400;
 	if (r->minor == 1 && !r->has_host)
 		return -400;
-	if (r->has_cl && r->has_te)
-		return -400;
-	ks_parse_target(r);
+	if (r->has_te) {
+		/*
+		 * The body's length is known only when chunked is the last
+		 * coding, applied once, in HTTP/1.1 (RFC 9112 6.1, 6.3); an
+		 * HTTP/1.0 TE or one beside a Content-Length smells of
+		 * smuggling. Then a coding we do not know: 501, as nginx.
+		 */
+		if (r->has_cl || !r->minor || !r->te_chunked ||
+		    r->te_chunks != 1)
+			return -400;
+		if (r->te_unknown)
+			return -501;
+	}
+	err = ks_parse_target(r);
+	if (err)
+		return err;
 	if (r->has_cl && r->content_length > KS_BODY_DISCARD_MAX)
 		return -413;
 	return 0;

@@ -45,6 +45,9 @@ struct ks_request {
 	bool has_host;
 	bool has_cl;
 	bool has_te;
+	bool te_chunked;	/* the last transfer coding is chunked */
+	bool te_unknown;	/* a transfer coding other than chunked */
+	u8 te_chunks;		/* how often chunked is named, up to 2 */
 	bool conn_close;	/* Connection: close */
 	bool conn_keepalive;	/* Connection: keep-alive */
 	bool expect_continue;	/* Expect: 100-continue */
@@ -86,7 +89,8 @@ int ks_http_head_end(struct ks_head_scan *s, const char *buf, u32 len);
 /*
  * ks_http_parse - parse a complete head of head_len bytes.
  * Returns 0 or a negated HTTP status: -400 (malformed), -505 (version),
- * -431 (too many fields), -413 (body too large). On -413 and on a
+ * -431 (too many fields), -413 (body too large), -501 (a transfer coding
+ * other than chunked). On -413 and on a
  * request-line-valid -400 the fields parsed so far stay usable (line, minor)
  * so the error can be logged.
  */

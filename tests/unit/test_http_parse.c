@@ -94,6 +94,19 @@ static const struct parse_case parse_cases[] = {
 	  .method = KS_M_GET, .form = KS_TF_ABSOLUTE, .path = "/" },
 	{ "HTTPS:// without path gives /", "GET HTTPS://h HTTP/1.0\r\n\r\n",
 	  .method = KS_M_GET, .form = KS_TF_ABSOLUTE, .path = "/" },
+	{ "absolute form, IPv6 authority", "GET http://[::1]:80/x HTTP/1.0"
+	  "\r\n\r\n", .method = KS_M_GET, .form = KS_TF_ABSOLUTE,
+	  .path = "/x" },
+	{ "absolute form, userinfo", "GET http://u:p@h/x HTTP/1.1\r\n"
+	  "Host: h\r\n\r\n", .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "absolute form, empty host", "GET http:///x HTTP/1.1\r\n"
+	  "Host: h\r\n\r\n", .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "absolute form, empty host, query", "GET http://?x HTTP/1.0\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK },
+	{ "fragment in target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n",
+	  .ret = -400 },
+	{ "fragment in query", "GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n",
+	  .ret = -400 },
 	{ "two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", .ret = -400 },
 	{ "space before version twice", "GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
 	  .ret = -400 },
@@ -201,6 +214,31 @@ static const struct parse_case parse_cases[] = {
 	  .ret = -400, .flags = F_LINEOK, .minor = 0 },
 	{ "Host in 1.0", "GET / HTTP/1.0\r\nHost: h:80\r\n\r\n",
 	  .method = KS_M_GET, .flags = F_HOST, .host = "h:80" },
+	/* Host must be uri-host [":" port] (RFC 9112 3.2: else 400) */
+	{ "Host [::1]:8080", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+	  .method = KS_M_GET, .minor = 1, .flags = F_HOST,
+	  .host = "[::1]:8080" },
+	{ "Host sub-delims and escapes", "GET / HTTP/1.1\r\n"
+	  "Host: a-b_c~d!$&'()*+,;=%2E:\r\n\r\n", .method = KS_M_GET,
+	  .minor = 1, .flags = F_HOST, .host = "a-b_c~d!$&'()*+,;=%2E:" },
+	{ "Host empty", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+	  .method = KS_M_GET, .minor = 1, .flags = F_HOST, .host = NULL },
+	{ "Host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host with userinfo", "GET / HTTP/1.1\r\nHost: u@h\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host port not digits", "GET / HTTP/1.1\r\nHost: h:8x\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host two colons", "GET / HTTP/1.1\r\nHost: h:1:2\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host bad escape", "GET / HTTP/1.1\r\nHost: %zz\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host unclosed literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Host obs-text", "GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
 	/* Connection */
 	{ "Connection close", GET11 "Connection: close\r\n\r\n", OK11,
 	  .more = F_CLOSE },
@@ -262,6 +300,34 @@ static const struct parse_case parse_cases[] = {
 	  .minor = 1 },
 	{ "Transfer-Encoding", GET11 "Transfer-Encoding: chunked\r\n\r\n", OK11,
 	  .more = F_TE },
+	{ "Transfer-Encoding Chunked, OWS", GET11 "Transfer-Encoding: , "
+	  "Chunked \r\n\r\n", OK11, .more = F_TE },
+	{ "Transfer-Encoding gzip, chunked: unknown coding", GET11
+	  "Transfer-Encoding: gzip, chunked\r\n\r\n", .ret = -501,
+	  .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding on two lines", GET11 "Transfer-Encoding: gzip\r\n"
+	  "Transfer-Encoding: chunked\r\n\r\n", .ret = -501,
+	  .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding gzip: chunked not last", GET11
+	  "Transfer-Encoding: gzip\r\n\r\n", .ret = -400, .flags = F_LINEOK,
+	  .minor = 1 },
+	{ "Transfer-Encoding chunked, gzip", GET11
+	  "Transfer-Encoding: chunked, gzip\r\n\r\n", .ret = -400,
+	  .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding chunked twice", GET11
+	  "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding chunked x3 in one line", GET11
+	  "Transfer-Encoding: chunked,chunked,chunked\r\n\r\n", .ret = -400,
+	  .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding empty", GET11 "Transfer-Encoding:\r\n\r\n",
+	  .ret = -400, .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding chunked x: not a coding", GET11
+	  "Transfer-Encoding: chunked x\r\n\r\n", .ret = -400,
+	  .flags = F_LINEOK, .minor = 1 },
+	{ "Transfer-Encoding in HTTP/1.0", "GET / HTTP/1.0\r\n"
+	  "Transfer-Encoding: chunked\r\n\r\n", .ret = -400,
+	  .flags = F_LINEOK },
 	{ "Transfer-Encoding and Content-Length", GET11 "Transfer-Encoding: "
 	  "chunked\r\nContent-Length: 3\r\n\r\n", .ret = -400,
 	  .flags = F_LINEOK, .minor = 1 },
@@ -878,7 +944,8 @@ START_TEST(test_fuzz)
 			buf = guarded_copy(tmp, (u32)he);
 			ret = ks_http_parse(buf, (u32)he, &req);
 			ck_assert_msg(ret == 0 || ret == -400 || ret == -505 ||
-				      ret == -431 || ret == -413,
+				      ret == -431 || ret == -413 ||
+				      ret == -501,
 				      "iter %u: parse %d", iter, ret);
 			if (ret == 0)
 				check_invariants(buf, (u32)he, &req, iter);
@@ -911,7 +978,7 @@ START_TEST(test_fuzz_parse_raw)
 		buf = guarded_copy(tmp, len);
 		ret = ks_http_parse(buf, len, &req);
 		ck_assert_msg(ret == 0 || ret == -400 || ret == -505 ||
-			      ret == -431 || ret == -413,
+			      ret == -431 || ret == -413 || ret == -501,
 			      "iter %u: parse %d", iter, ret);
 		if (ret == 0)
 			check_invariants(buf, len, &req, iter);
