@@ -109,6 +109,12 @@ class Fixture:
         with open(self.path(name), "rb") as f:
             return f.read()
 
+    def part(self, name, first, last):
+        """Bytes first..last of a file, without reading the rest."""
+        with open(self.path(name), "rb") as f:
+            f.seek(first)
+            return f.read(last - first + 1)
+
     def size(self, name):
         return os.stat(self.path(name)).st_size
 
@@ -434,13 +440,13 @@ def check_file(p, fx, resp, exp):
         expect_header(p, resp, "Content-Range", "bytes */%d" % fx.size(exp.file))
     if resp.status not in (200, 206):
         return
-    content = fx.body(exp.file)
-    first, last = exp.range or (0, len(content) - 1)
-    part = content[first:last + 1]
+    size = fx.size(exp.file)
+    first, last = exp.range or (0, size - 1)
+    part = fx.part(exp.file, first, last) if size else b""
     expect_header(p, resp, "Content-Type", exp.ctype or mime_of(exp.file))
     expect_header(p, resp, "Content-Length", str(len(part)))
     expect_header(p, resp, "Content-Range", "bytes %d-%d/%d"
-                  % (first, last, len(content)) if resp.status == 206 else None)
+                  % (first, last, size) if resp.status == 206 else None)
     if exp.like is None and resp.body != part:
         p.append("body differs from %s%s: %r" % (
             exp.file, " %d-%d" % exp.range if exp.range else "", resp.body[:80]))
@@ -483,6 +489,7 @@ class Case:
     close: Optional[bool] = None  # None: close iff the last status CLOSES
     run: Optional[Callable] = None  # a special case: run(ctx)
     timeouts: bool = False  # needs --with-timeouts
+    skip_unless: Optional[str] = None  # a fixture file it needs (else skip)
 
 
 def exchange(ctx, send, expect, close=None):
@@ -542,10 +549,11 @@ def cond(name, desc, fields, status, target="/hello.txt", file="hello.txt"):
     return Case("cond " + name, desc, get(target, *fields), [Resp(status, file)])
 
 
-def rng(name, spec, status, first_last=None, file="bytes-1024.bin", extra=()):
+def rng(name, spec, status, first_last=None, file="bytes-1024.bin", extra=(),
+        **kw):
     return Case("range " + name, "Range: %s on %s" % (spec, file),
                 get("/" + file, "Range: " + spec, *extra),
-                [Resp(status, file, range=first_last)])
+                [Resp(status, file, range=first_last)], **kw)
 
 
 def head_like_get(name, target, *fields, status=200, file=None, range=None):
@@ -1030,10 +1038,15 @@ def special_cases():
 
 
 def all_cases(fx, serve_hidden):
+    """Every case; the second set holds the names of the adversarial ones."""
+    # adversarial.py imports this module by name, also when it is __main__
+    sys.modules.setdefault("conformance", sys.modules[__name__])
+    import adversarial
+    adv = adversarial.cases(fx)
     return (basic_cases() + method_cases() + request_line_cases()
             + connection_cases() + limit_cases() + header_cases() + path_cases()
             + hidden_cases(serve_hidden) + conditional_cases(fx) + range_cases(fx)
-            + special_cases())
+            + special_cases() + adv), {c.name for c in adv}
 
 
 # ------------------------------------------------------------------ main
@@ -1100,7 +1113,7 @@ def main():
     ctx = Context(args)
     if not os.path.isfile(ctx.fixture.path("hello.txt")):
         sys.exit("%s is not a make_fixture.sh docroot" % args.docroot)
-    cases = all_cases(ctx.fixture, args.serve_hidden)
+    cases, adversarial = all_cases(ctx.fixture, args.serve_hidden)
     assert len({c.name for c in cases}) == len(cases), "duplicate case names"
     if args.only:
         cases = [c for c in cases if re.search(args.only, c.name)]
@@ -1108,13 +1121,20 @@ def main():
         for c in cases:
             print("%-36s %s" % (c.name, c.desc))
         return 0
-    passed = failed = skipped = 0
+    passed = failed = skipped = tried = 0
     transcript = []
     for case in cases:
         if case.timeouts and not args.with_timeouts:
             print("skip %s: needs --with-timeouts" % case.name)
             skipped += 1
             continue
+        if case.skip_unless and not os.path.lexists(
+                ctx.fixture.path(case.skip_unless)):
+            print("skip %s: the fixture has no %s" % (case.name,
+                                                      case.skip_unless))
+            skipped += 1
+            continue
+        tried += case.name in adversarial
         why = run_case(ctx, case)
         transcript.append(transcript_entry(ctx, case))
         if why:
@@ -1127,6 +1147,9 @@ def main():
     if args.transcript:
         with open(args.transcript, "wb") as f:
             f.writelines(transcript)
+    if any(c.name in adversarial for c in cases):
+        # collected by make stress into tests/RELIABILITY.md
+        print("figure: adversarial_inputs %d" % tried)
     print("%d passed, %d failed" % (passed, failed)
           + (", %d skipped" % skipped if skipped else ""))
     return 1 if failed else 0

@@ -61,10 +61,32 @@ printf 'file in a hidden directory\n' > .hidden/file.txt
 ln -s hello.txt link-in
 ln -s /etc/passwd link-out
 ln -s /etc dirlink-out
+# Things that are not files, none of which may be served (or block):
 mkfifo fifo
+mkdir fifodir
+mkfifo fifodir/index.html
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' sock
+# Device nodes need root (CAP_MKNOD); without, their cases are skipped.
+# null is /dev/null's; 60 is "local/experimental use", no driver behind it.
+if mknod null c 1 3 2>/dev/null; then
+	mknod nodev c 60 0
+	mknod blkdev b 60 0
+else
+	echo "$0: not allowed to create device nodes; their cases are skipped" >&2
+fi
+# A sparse 5 GiB file: sizes and offsets past 32 bits. Line-number patterns
+# around 4 GiB and at the end, so that an offset cut to 32 bits (or off by
+# any amount) reads different bytes.
+huge=huge-5g.bin
+truncate -s 5G "$huge"
+pattern 65536 | dd of="$huge" bs=4096 seek=$((((4 << 30) - 32768) / 4096)) \
+	conv=notrunc status=none
+pattern 4096 | dd of="$huge" bs=4096 seek=$(((5 << 30) / 4096 - 1)) \
+	conv=notrunc status=none
 
 find . -type d -exec chmod 755 {} +
 find . -type f -exec chmod 644 {} +
-chmod 644 fifo
+chmod 644 fifo fifodir/index.html sock
+[ ! -e null ] || chmod 644 null nodev blkdev
 # -h: set the links' own times and never open anything (the FIFO would block).
 find . -depth -exec touch -h -d "$mtime" {} +
