@@ -640,7 +640,7 @@ static void *fz_buf_get(struct ks_worker *w)
 	st->buf = malloc(KS_CONN_BUF_SIZE);
 	if (!st->buf)
 		abort();
-	memset(st->buf, 0xa5, KS_CONN_BUF_SIZE);
+	memset(st->buf, 0xa5, 4096);	/* ASan fills no more either */
 	st->buf_gets++;
 	st->buf_now++;
 	return st->buf;

@@ -47,7 +47,6 @@ enum fz_resp_state {
 
 struct fz_resp {
 	enum fz_resp_state state;
-	char head[FZ_RESP_HEAD_MAX];
 	u32 hlen;
 	u16 status;
 	bool head_only;
@@ -57,6 +56,7 @@ struct fz_resp {
 	char ebody[512];
 	u64 cl, body, first;
 	u64 responses;		/* complete heads */
+	char head[FZ_RESP_HEAD_MAX];	/* last: not cleared per input */
 };
 
 struct fz_state {
@@ -80,7 +80,7 @@ struct fz_state {
 	/* per ks_conn_run() */
 	u64 run_file_bytes;
 	u32 run_heads;
-	struct fz_resp resp;
+	struct fz_resp resp;	/* last, see fz_resp.head */
 };
 
 extern const struct ks_io_ops fz_io_ops;

@@ -31,28 +31,40 @@
  * followed by two bytes stays literal. Returns a malloc'd buffer (never
  * NULL; its length in *out_len), at most cap bytes.
  */
-static inline char *fz_expand(const u8 *data, size_t len, size_t cap,
-			      size_t *out_len)
+static inline size_t fz_expand_to(const u8 *data, size_t len, size_t cap,
+				  char *out)
 {
-	char *out = malloc(cap ? cap : 1);
 	size_t i = 0, o = 0;
 
-	if (!out)
-		abort();
 	while (i < len && o < cap) {
 		if (data[i] == 0xfe && len - i >= 3) {
 			size_t n = ((size_t)data[i + 1] + 1) * 64;
 
 			if (n > cap - o)
 				n = cap - o;
-			memset(out + o, data[i + 2], n);
+			if (out)
+				memset(out + o, data[i + 2], n);
 			o += n;
 			i += 3;
 		} else {
-			out[o++] = (char)data[i++];
+			if (out)
+				out[o] = (char)data[i];
+			o++;
+			i++;
 		}
 	}
-	*out_len = o;
+	return o;
+}
+
+static inline char *fz_expand(const u8 *data, size_t len, size_t cap,
+			      size_t *out_len)
+{
+	size_t n = fz_expand_to(data, len, cap, NULL);
+	char *out = malloc(n ? n : 1);	/* exact: ASan sees an overread */
+
+	if (!out)
+		abort();
+	*out_len = fz_expand_to(data, len, cap, out);
 	return out;
 }
 

@@ -36,12 +36,13 @@
 #define FZ_RUNS_MAX 200000
 
 struct fz_run {
-	struct fz_state st;
 	struct ks_worker w;
 	struct ks_conn c;
 	struct ks_config cfg;
 	u64 runs;
 	bool ended;
+	struct fz_state st;	/* last: its response head buffer is not
+				 * cleared per input */
 };
 
 static const struct ks_mime_table *fz_mime(void)
@@ -253,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	flags = data[0];
 	nctl = KS_MIN((size_t)data[1], size - 2);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, offsetof(struct fz_run, st.resp.head));
 	r->st.ctl.p = data + 2;
 	r->st.ctl.n = nctl;
 	r->st.ctl.rng = 0x9e3779b97f4a7c15ull ^ size ^ ((u64)flags << 32);
