@@ -9,7 +9,9 @@
  *         0x08 expand             0x10 --bench-fixed  0x60 how the client
  *         ends (EOF, silent, reset, EOF)              0x80 drain after the
  *         first response
- * The control bytes choose, in order of need: chunk sizes, -EAGAIN and
+ * The first control byte picks ks_conn_init() or ks_conn_resume() (after
+ * the body length with 0x10). The rest choose, in order of need: chunk
+ * sizes, -EAGAIN and
  * errors of every call, clock steps. Past their end a PRNG takes over.
  *
  * The driver acts as server.c's event loop does: it runs the connection
@@ -289,7 +291,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ks_worker_init(&r->w, &fz_io_ops, &r->cfg, &r->st);
 	r->w.hand_over = flags & 0x04;
 	r->st.conn = &r->c;
-	ks_conn_init(&r->c, &r->w, h);
+	/* a new connection, or one kept alive taken from the other mode */
+	if (fz_byte(&r->st.ctl) & 1)
+		ks_conn_resume(&r->c, &r->w, h);
+	else
+		ks_conn_init(&r->c, &r->w, h);
 	fz_drive(r, flags);
 	FZ_CHECK(r->ended, "the connection did not end");
 	free(in);
