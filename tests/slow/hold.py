@@ -40,8 +40,9 @@ def raise_nofile(need):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def connect_all(host, port, count, deadline):
-    """COUNT non-blocking connects; returns the connected sockets."""
+def connect_all(host, port, count, seconds):
+    """COUNT non-blocking connects, then SECONDS for them to complete;
+    returns the connected sockets."""
     sel = selectors.DefaultSelector()
     socks = []
     for i in range(count):
@@ -58,6 +59,7 @@ def connect_all(host, port, count, deadline):
         socks.append(s)
     done = []
     pending = len(socks)
+    deadline = time.monotonic() + seconds
     while pending and time.monotonic() < deadline:
         for key, _ in sel.select(timeout=0.5):
             s = key.fileobj
@@ -166,9 +168,11 @@ def main(argv):
     if limit < count + 16:
         say("hold.py: RLIMIT_NOFILE %d is too low for %d" % (limit, count))
         return 1
-    deadline = time.monotonic() + 60
-    socks = connect_all(host, int(port), count, deadline)
-    answered = request_some(socks, fraction, deadline)
+    start = time.monotonic()
+    socks = connect_all(host, int(port), count, 60)
+    answered = request_some(socks, fraction, time.monotonic() + 60)
+    say("connected %d of %d in %.1f s" % (len(socks), count,
+                                          time.monotonic() - start))
     say("answered %d" % answered)
     say("held %d" % sum(not is_closed(s) for s in socks))
     if wait is not None:

@@ -19,8 +19,11 @@
 #      3 s of exhaustion), says so once in its log, and serves again as soon
 #      as the excess connections go away
 #
-# Usage: tests/slow/run.sh [--long] [--mode user|supervisor] [--only PARTS]
+# Usage: tests/slow/run.sh [--long|--small] [--mode user|supervisor]
+#                          [--only PARTS]
 #   --long   60 s attacks, 20,000 idle connections, longer runs (make stress)
+#   --small  for a QEMU/TCG guest, ~100x slower than the host: 100 slow
+#            connections a second, 2,000 idle ones, 30 s idle timeout
 #   --mode   where the server's handler runs (supervisor: sakura.ko loaded,
 #            e.g. in a guest, tests/slow/slow_guest.sh)
 #   --only   some of the parts a, b, c (e.g. "c", "ab"; default all)
@@ -36,7 +39,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../http/lib.sh
 . "$here/../http/lib.sh"
 
-long=0 mode=user only=abc
+long=0 small=0 mode=user only=abc
 while [ $# -gt 0 ]; do
 	case $1 in
 	--long) long=1 ;;
@@ -48,8 +51,9 @@ while [ $# -gt 0 ]; do
 		only=${2:-}
 		shift
 		;;
+	--small) small=1 ;;
 	*)
-		echo "usage: $0 [--long] [--mode user|supervisor] [--only a|b|c]" >&2
+		echo "usage: $0 [--long|--small] [--mode user|supervisor] [--only a|b|c]" >&2
 		exit 2
 		;;
 	esac
@@ -79,18 +83,21 @@ fi
 if [ "$long" = 1 ]; then
 	rate=250 ramp=60		# slow connections a second, seconds
 	wrk_runs=5 wrk_secs=5
-	idle=20000 idle_timeout=20
+	idle=20000 idle_timeout=20 spin_pct=10
 else
 	rate=500 ramp=8
-	wrk_runs=5 wrk_secs=1
-	idle=10000 idle_timeout=8
+	wrk_runs=3 wrk_secs=1
+	idle=10000 idle_timeout=10 spin_pct=10
+fi
+if [ "$small" = 1 ]; then
+	rate=100 wrk_runs=3 idle=2000 idle_timeout=30 spin_pct=50
 fi
 # a slow guest (TCG) needs longer to open the idle connections
 idle_timeout=${SLOW_IDLE_TIMEOUT:-$idle_timeout}
 header_timeout=2 send_timeout=3		# the attacks' server
-min_held=100				# slow connections an attack must reach
+min_held=$((rate / 5))			# slow connections an attack must reach
 exhaust_nofile=64 exhaust_conns=300
-ulimit -n "$(ulimit -Hn)"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"	# root may raise it
 if [ "$(ulimit -n)" -lt $((idle + 1000)) ]; then
 	echo "skip: ulimit -n $(ulimit -Hn) is below $((idle + 1000)) (hard limit)"
 	exit 77
@@ -217,7 +224,7 @@ attack() {
 	result "$name: baseline without an attack ($base_rps req/s, p99 $base_p99 ms)" $?
 	start_sampler "$work/$name.fds"
 	t0=$(now)
-	nice -n 10 slowhttptest "$@" -c "$conns" -r "$rate" -l $((ramp + 40)) -i 10 -p 3 \
+	nice -n 10 slowhttptest "$@" -c "$conns" -r "$rate" -l 300 -i 10 -p 3 \
 		-g -o "$work/$name" >"$work/$name.txt" 2>&1 &
 	atk=$!
 	sleep 2
@@ -310,7 +317,7 @@ if part b && [ -n "$server_pid" ]; then
 	"$PYTHON" "$here/hold.py" "$addr" "$idle" --requests 0.5 \
 		--wait-close $((idle_timeout + 30)) >"$work/hold.out" 2>&1 &
 	hold=$!
-	for _ in $(seq 600); do	# hold.py gives up connecting after 60 s
+	for _ in $(seq 1800); do	# hold.py gives up connecting after 60 s
 		grep -q '^held' "$work/hold.out" || ! kill -0 "$hold" 2>/dev/null && break
 		sleep 0.1
 	done
@@ -323,8 +330,8 @@ if part b && [ -n "$server_pid" ]; then
 	[ "$held" -ge $((idle * 95 / 100)) ] && [ "$now_fds" -ge $((idle * 95 / 100)) ]
 	result "$idle idle connections open at once (client: $held, server: $now_fds)" $?
 	# normal clients while they are held (they close after idle_timeout)
-	wrk_once 2
-	echo "    wrk: $rps req/s, p99 $p99_ms ms, errors $errs ($(elapsed "$t0") s after the idle ones were open)"
+	wrk_median
+	echo "    ($(elapsed "$t0") s after the idle ones were open)"
 	lat_max=$(awk -v b="$base_p99" 'BEGIN { v = 10 * b; print v < 100 ? 100 : v }')
 	at_least_half "$rps" "$base_rps" && [ "$errs" = 0 ] &&
 		awk -v p="$p99_ms" -v m="$lat_max" 'BEGIN { exit !(p <= m) }'
@@ -370,6 +377,9 @@ part c && result "server started with ulimit -n $exhaust_nofile" $?
 if part c && kill -0 "$server_pid" 2>/dev/null; then
 	get_ok
 	result "it serves before the exhaustion" $?
+	i0=$(cpu_ticks "$server_pid")
+	sleep 2
+	i1=$(cpu_ticks "$server_pid")
 	"$PYTHON" "$here/hold.py" "$addr" "$exhaust_conns" --hold 6 \
 		>"$work/exhaust-hold.out" 2>&1 &
 	hold=$!
@@ -388,8 +398,10 @@ if part c && kill -0 "$server_pid" 2>/dev/null; then
 	echo "    $(grep '^held' "$work/exhaust-hold.out") connections; the server has $fds descriptors; a new request meanwhile: HTTP ${during:-none} (000: queued, timed out)"
 	kill -0 "$server_pid" 2>/dev/null
 	result "server alive with $exhaust_conns connections and $exhaust_nofile descriptors" $?
-	[ $((c1 - c0)) -le $((hz * 3 * 10 / 100)) ]
-	result "no spin: $((c1 - c0)) of $((hz * 3)) ticks of CPU in 3 s of exhaustion (at most 10 %)" $?
+	# a spinning loop takes a core each; a slow guest inflates any work
+	max=$(((i1 - i0) * 3 / 2 + hz * 3 * spin_pct / 100))
+	[ $((c1 - c0)) -le "$max" ]
+	result "no spin: $((c1 - c0)) ticks of CPU in 3 s of exhaustion, $((i1 - i0)) in 2 s idle before (at most $max: $spin_pct % of a core more)" $?
 	grep -i 'descriptor' "$work/exhaust.out" | head -n 3 | sed 's/^/    /'
 	grep -qi 'out of file descriptors' "$work/exhaust.out"
 	result "it says it is out of descriptors in its log" $?
