@@ -38,6 +38,13 @@ Options:
   --quiet                do not copy the guest console to stdout (it is always saved
                          to DIR/console.log)
   --cmdline ARGS         extra kernel command line arguments
+  --kernel BZIMAGE       boot this image instead of /boot/vmlinuz-VERSION (e.g. the debug
+                         kernel of tests/vm/debug_kernel.sh; --kver is then its release).
+                         The guest then also runs kmemleak when the kernel has it: a scan
+                         and clear before SCRIPT, two scans after it; anything reported is
+                         saved to DIR/kmemleak.txt, printed, and fails the run
+  --moddir DIR           modules of that kernel (modules.dep, modules.builtin) instead of
+                         /lib/modules/VERSION
   -h, --help             this text
 
 Inside the guest SCRIPT sees: VM_OUT (the out dir), VM_KVER, HOME=/tmp; with --fwd also
@@ -53,6 +60,7 @@ die_usage() { echo "guest.sh: $*" >&2; echo "Try 'guest.sh --help'." >&2; exit 2
 msg() { echo "vm: $*" >&2; }
 
 KVER="" MEM=2G SMP=2 TIMEOUT=600 OUT="" QUIET=0 EXTRA_CMDLINE=""
+KERNEL_OPT="" MODDIR_OPT=""
 FWDS=() ALLOWS=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -65,6 +73,8 @@ while [[ $# -gt 0 ]]; do
         --out) [[ $# -ge 2 ]] || die_usage "--out needs a value"; OUT=$2; shift 2 ;;
         --allow) [[ $# -ge 2 ]] || die_usage "--allow needs a value"; ALLOWS+=("$2"); shift 2 ;;
         --cmdline) [[ $# -ge 2 ]] || die_usage "--cmdline needs a value"; EXTRA_CMDLINE=$2; shift 2 ;;
+        --kernel) [[ $# -ge 2 ]] || die_usage "--kernel needs a value"; KERNEL_OPT=$2; shift 2 ;;
+        --moddir) [[ $# -ge 2 ]] || die_usage "--moddir needs a value"; MODDIR_OPT=$2; shift 2 ;;
         --quiet) QUIET=1; shift ;;
         --) shift; break ;;
         *) die_usage "unknown option: $1" ;;
@@ -81,8 +91,8 @@ for f in "${FWDS[@]}"; do
 done
 
 [[ $(id -u) -eq 0 ]] || { echo "guest.sh: must run as root (QEMU's 9p server must read all of /)" >&2; exit 2; }
-KERNEL=/boot/vmlinuz-$KVER
-MODDIR=/lib/modules/$KVER
+KERNEL=${KERNEL_OPT:-/boot/vmlinuz-$KVER}
+MODDIR=${MODDIR_OPT:-/lib/modules/$KVER}
 [[ -r $KERNEL ]] || { echo "guest.sh: $KERNEL not found (run tests/vm/deps.sh)" >&2; exit 2; }
 [[ -d $MODDIR ]] || { echo "guest.sh: $MODDIR not found (run tests/vm/deps.sh)" >&2; exit 2; }
 for t in qemu-system-x86_64 cpio gzip; do
@@ -142,6 +152,7 @@ case "$OUT/" in /proc/*|/sys/*|/dev/*)
 esac
 rm -rf -- "$OUT/.vm"
 rm -f -- "$OUT/exitcode" "$OUT/dmesg.txt" "$OUT/tainted" "$OUT/console.log" "$OUT/result"
+rm -f -- "$OUT/kmemleak.txt"
 mkdir -p -- "$OUT/.vm"
 
 # Guest cwd: the caller's, when the guest sees the same directory.
@@ -339,9 +350,39 @@ fi
 NET
     fi
     printf 'cd %q 2>/dev/null || cd /\n' "$GUEST_CWD"
-    printf 'exec'
-    printf ' %q' "$SCRIPT" "$@"
-    printf '\n'
+    if [[ -z $KERNEL_OPT ]]; then
+        printf 'exec'
+        printf ' %q' "$SCRIPT" "$@"
+        printf '\n'
+    else
+        # --kernel: kmemleak (when built in). Leaks found before SCRIPT (boot) are
+        # cleared; the automatic scanner is stopped so that only the final scans report.
+        cat <<'KML1'
+kml=/sys/kernel/debug/kmemleak
+if [ -w $kml ]; then
+    echo scan=off >$kml; echo scan >$kml; sleep 5; echo scan >$kml; echo clear >$kml
+else
+    kml=""
+fi
+KML1
+        printf '%q' "$SCRIPT"
+        [[ $# -eq 0 ]] || printf ' %q' "$@"
+        printf '\n'
+        cat <<'KML2'
+rc=$?
+if [ -n "$kml" ]; then
+    echo scan >$kml; sleep 5; echo scan >$kml
+    cat $kml >"$VM_OUT/kmemleak.txt"
+    if [ -s "$VM_OUT/kmemleak.txt" ]; then
+        echo "vm: kmemleak reports unreferenced objects:"
+        cat "$VM_OUT/kmemleak.txt"
+    else
+        echo "vm: kmemleak: nothing reported"
+    fi
+fi
+exit $rc
+KML2
+    fi
 } >"$OUT/.vm/run.sh"
 
 # ---------------------------------------------------------------- QEMU
@@ -422,9 +463,14 @@ fi
 # far; add with --allow rather than here unless it is a kernel-wide fact).
 DEFAULT_ALLOWS=(
     'Kernel command line:'   # the command line itself, in case --cmdline carries a word
+    'kmemleak: Kernel memory leak detector initialized'     # debug kernels (--kernel)
+    'kmemleak: Automatic memory scanning thread started'
+    'kmemleak: Automatic memory scanning thread ended'
 )
 # Case-sensitive; BUG/WARNING/Oops as words (so DEBUG does not match).
 PATTERN='(^|[^A-Za-z])(BUG|WARNING|Oops)([^A-Za-z]|$)|refcount|[Ll]eak|[Hh]ung[ _]task|blocked for more than|Call Trace|[Gg]eneral protection|Kernel panic|UBSAN|detected stall'
+# debug kernels (--kernel): KASAN/KFENCE reports, lockdep, kmemleak, debugobjects
+PATTERN+='|KASAN|KFENCE|unreferenced object|possible circular locking|possible recursive locking|ODEBUG'
 scan_log() { # file -> offending lines on stdout
     local f=$1 line a skip
     while IFS= read -r line; do
@@ -475,6 +521,10 @@ if [[ -s $OUT/tainted ]]; then
     fi
 elif [[ -n $SCRIPT_RC ]]; then
     REASONS+=("no tainted value from the guest")
+fi
+if [[ -s $OUT/kmemleak.txt ]]; then
+    REASONS+=("kmemleak reports $(grep -c '^unreferenced object' "$OUT/kmemleak.txt") unreferenced objects ($OUT/kmemleak.txt):")
+    while IFS= read -r l; do REASONS+=("    $l"); done < <(head -n 40 "$OUT/kmemleak.txt")
 fi
 
 msg "total ${TOTAL_S}s (boot-to-script ${BOOT_S:-n/a}s)"
