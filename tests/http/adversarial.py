@@ -482,11 +482,13 @@ def reset(s):
     s.close()
 
 
-def still_serving(ctx, what):
-    """After an abort: new clients are served, at once, several times (the
-    next connection may land on another core)."""
+def still_serving(ctx):
+    """After an abort: new clients are served, four times (the next
+    connection may land on another core). Bounded by --timeout, not by
+    served_now()'s 1 s: emulated guests sharing two cores are slower than
+    that now and then, and a hang is still caught."""
     for _ in range(4):
-        cf.served_now(ctx, "after " + what)
+        cf.exchange(ctx, get("/hello.txt"), [Resp(200, "hello.txt")])
 
 
 def run_empty_connection(ctx):
@@ -495,7 +497,7 @@ def run_empty_connection(ctx):
     s = raw(ctx)
     s.shutdown(socket.SHUT_WR)
     expect_eof(ctx, s, "a connection shut down at once")
-    still_serving(ctx, "empty connections")
+    still_serving(ctx)
 
 
 def expect_eof(ctx, s, what):
@@ -522,15 +524,15 @@ def run_only_crlfs(ctx):
     s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
     s.shutdown(socket.SHUT_WR)
     expect_eof(ctx, s, "half a head and FIN")
-    still_serving(ctx, "heads cut by FIN")
+    still_serving(ctx)
 
 
 def abort_case(name, desc, act):
-    """act(ctx, sock) does something and aborts; then still_serving."""
+    """act(ctx, sock) does something and aborts; then still_serving()."""
     def run(ctx):
         act(ctx, raw(ctx))
         time.sleep(0.05)
-        still_serving(ctx, name)
+        still_serving(ctx)
     return Case("adv abort " + name, desc, run=run)
 
 
@@ -676,7 +678,7 @@ def run_fifo_responsive(ctx):
         s = raw(ctx)
         s.sendall(get("/fifo"))
         conns.append(s)
-    cf.served_now(ctx, "8 clients asked for a FIFO")
+    still_serving(ctx)
     for s in conns:
         s.settimeout(ctx.timeout)
         data = s.recv(4096)

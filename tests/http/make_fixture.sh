@@ -77,7 +77,7 @@ fi
 # A sparse 5 GiB file: sizes and offsets past 32 bits. Line-number patterns
 # around 4 GiB and at the end, so that an offset cut to 32 bits (or off by
 # any amount) reads different bytes.
-huge=huge-5g.bin
+huge="huge-5g.bin"
 truncate -s 5G "$huge"
 pattern 65536 | dd of="$huge" bs=4096 seek=$((((4 << 30) - 32768) / 4096)) \
 	conv=notrunc status=none
