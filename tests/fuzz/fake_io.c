@@ -32,9 +32,22 @@ u8 fz_byte(struct fz_ctl *c)
 	return (u8)(x >> 32);
 }
 
+/* The worker's calls act for the connection being run. */
 static inline struct fz_state *fz_of(struct ks_worker *w)
 {
-	return w->backend;
+	struct fz_world *wd = w->backend;
+
+	FZ_CHECK(wd->cur, "a worker call outside any connection's run");
+	return wd->cur;
+}
+
+static inline struct fz_state *fz_conn(struct ks_conn *c)
+{
+	struct fz_state *st = c->priv;
+
+	FZ_CHECK(st && st->conn == c && st->world->cur == st,
+		 "a call for a connection that is not being run");
+	return st;
 }
 
 static inline u8 fz_pattern(u64 off)
@@ -201,7 +214,7 @@ static int fz_open_beneath(struct ks_worker *w, const char *path,
 	fz_check_path(st, path);
 	fz_check_asked(st, path);
 	FZ_CHECK(st->open_now == 0, "open with %ld files open", st->open_now);
-	b = fz_byte(&st->ctl);
+	b = fz_byte(&st->world->ctl);
 	if (b >= 256 - KS_ARRAY_SIZE(fz_open_errs))
 		return fz_open_errs[b - (256 - KS_ARRAY_SIZE(fz_open_errs))];
 	len = strlen(path);
@@ -257,7 +270,7 @@ static int fz_stat(struct ks_worker *w, struct ks_file *f)
 	struct fz_state *st = fz_of(w);
 	const struct fz_entry *e = fz_entry_of(st, f);
 
-	if (e->flags & FZ_STAT_EIO || fz_byte(&st->ctl) == 0xff)
+	if (e->flags & FZ_STAT_EIO || fz_byte(&st->world->ctl) == 0xff)
 		return -EIO;
 	f->size = e->size;
 	f->mtime = e->mtime;
@@ -294,7 +307,7 @@ static long fz_read(struct ks_worker *w, struct ks_file *f, u64 off,
 	FZ_CHECK(off <= e->size && len <= e->size - off,
 		 "read [%llu, +%zu) of %llu", (unsigned long long)off, len,
 		 (unsigned long long)e->size);
-	if (fz_byte(&st->ctl) >= 0xf8)
+	if (fz_byte(&st->world->ctl) >= 0xf8)
 		return -EIO;
 	n = off >= fz_avail(e) ? 0 : KS_MIN(len, fz_avail(e) - off);
 	for (i = 0; i < n; i++)
@@ -523,7 +536,7 @@ void fz_resp_end(struct fz_state *st)
 
 static long fz_recv(struct ks_conn *c, void *buf, size_t len)
 {
-	struct fz_state *st = fz_of(c->w);
+	struct fz_state *st = fz_conn(c);
 	size_t n;
 
 	FZ_CHECK(len > 0 && len <= KS_CONN_BUF_SIZE, "recv of %zu", len);
@@ -547,8 +560,8 @@ static long fz_recv(struct ks_conn *c, void *buf, size_t len)
 
 static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 {
-	struct fz_state *st = fz_of(c->w);
-	u8 b = fz_byte(&st->ctl);
+	struct fz_state *st = fz_conn(c);
+	u8 b = fz_byte(&st->world->ctl);
 	size_t n;
 
 	FZ_CHECK(!st->shut, "send after shutdown");
@@ -579,10 +592,10 @@ static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 			 size_t len)
 {
-	struct fz_state *st = fz_of(c->w);
+	struct fz_state *st = fz_conn(c);
 	const struct fz_entry *e = fz_entry_of(st, f);
 	struct fz_resp *r = &st->resp;
-	u8 b = fz_byte(&st->ctl);
+	u8 b = fz_byte(&st->world->ctl);
 	u64 n;
 
 	FZ_CHECK(!st->shut, "send_file after shutdown");
@@ -619,15 +632,15 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 
 static void fz_shutdown(struct ks_conn *c)
 {
-	fz_of(c->w)->shut = true;
+	fz_conn(c)->shut = true;
 }
 
 static void fz_now(struct ks_worker *w, u64 *mono_ms, s64 *wall)
 {
-	struct fz_state *st = fz_of(w);
+	struct fz_world *wd = w->backend;
 
-	*mono_ms = st->mono_ms;
-	*wall = st->wall;
+	*mono_ms = wd->mono_ms;
+	*wall = wd->wall;
 }
 
 static void *fz_buf_get(struct ks_worker *w)
@@ -635,7 +648,7 @@ static void *fz_buf_get(struct ks_worker *w)
 	struct fz_state *st = fz_of(w);
 
 	FZ_CHECK(!st->buf_now, "a second buffer for one connection");
-	if (fz_byte(&st->ctl) == 0xfe)
+	if (fz_byte(&st->world->ctl) == 0xfe)
 		return NULL;
 	st->buf = malloc(KS_CONN_BUF_SIZE);
 	if (!st->buf)
@@ -673,7 +686,7 @@ static void fz_str_in_buf(struct fz_state *st, struct ks_str s)
 
 static void fz_log(struct ks_conn *c, const struct ks_log_rec *rec)
 {
-	struct fz_state *st = fz_of(c->w);
+	struct fz_state *st = fz_conn(c);
 
 	FZ_CHECK(ks_status_reason(rec->status).len, "logged status %u",
 		 rec->status);

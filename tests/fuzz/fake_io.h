@@ -59,16 +59,22 @@ struct fz_resp {
 	char head[FZ_RESP_HEAD_MAX];	/* last: not cleared per input */
 };
 
-struct fz_state {
+/* What the connections of one input share: the worker's backend. */
+struct fz_world {
 	struct fz_ctl ctl;
+	struct fz_state *cur;	/* the connection the handler runs for */
+	u64 mono_ms;
+	s64 wall;
+};
+
+/* One connection (c->priv), seen from the client and the fake kernel. */
+struct fz_state {
+	struct fz_world *world;
 	struct ks_conn *conn;
 	/* the client */
 	const char *in;
 	size_t in_len, in_off, arrived;
 	enum fz_end end;
-	/* the clock */
-	u64 mono_ms;
-	s64 wall;
 	/* accounting */
 	long opens, closes, open_now;
 	long buf_gets, buf_puts, buf_now;

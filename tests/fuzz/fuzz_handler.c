@@ -9,9 +9,11 @@
  *         0x08 expand             0x10 --bench-fixed  0x60 how the client
  *         ends (EOF, silent, reset, EOF)              0x80 drain after the
  *         first response
- * The first control byte picks ks_conn_init() or ks_conn_resume() (after
- * the body length with 0x10). The rest choose, in order of need: chunk
- * sizes, -EAGAIN and
+ * The first control byte picks ks_conn_init() or ks_conn_resume() (bit 0)
+ * and one or two connections (bit 1: both get the client's bytes, cut and
+ * delayed differently, and share the worker's timer queues); it comes after
+ * the body length with 0x10. The rest choose, in order of need: which
+ * connection acts, chunk sizes, -EAGAIN and
  * errors of every call, clock steps. Past their end a PRNG takes over.
  *
  * The driver acts as server.c's event loop does: it runs the connection
@@ -36,15 +38,23 @@
 
 #define FZ_DATA_MAX ((size_t)KS_LINGER_BYTES + 256 * 1024)
 #define FZ_RUNS_MAX 200000
+#define FZ_CONNS 2
+
+struct fz_slot {
+	struct ks_conn c;
+	enum ks_want want;
+	bool ended;
+};
 
 struct fz_run {
 	struct ks_worker w;
-	struct ks_conn c;
 	struct ks_config cfg;
+	struct fz_world world;
+	struct fz_slot slot[FZ_CONNS];
+	u32 nconns;
 	u64 runs;
-	bool ended;
-	struct fz_state st;	/* last: its response head buffer is not
-				 * cleared per input */
+	/* last: their response head buffers are not cleared per input */
+	struct fz_state st[FZ_CONNS];
 };
 
 static const struct ks_mime_table *fz_mime(void)
@@ -61,35 +71,43 @@ static const struct ks_mime_table *fz_mime(void)
 	return (const struct ks_mime_table *)blob;
 }
 
-/* The connection ended (closed or handed over): nothing may be left. */
-static void fz_check_ended(struct fz_run *r)
+/* A connection ended (closed or handed over): nothing of it may be left. */
+static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 {
-	struct fz_state *st = &r->st;
+	struct fz_state *st = s->c.priv;
+	u32 i;
 
-	FZ_CHECK(r->c.state == KS_CS_CLOSED, "ended in state %u", r->c.state);
+	FZ_CHECK(!s->ended, "ended twice");
+	FZ_CHECK(s->c.state == KS_CS_CLOSED, "ended in state %u", s->c.state);
 	FZ_CHECK(st->opens == st->closes, "%ld opens, %ld closes", st->opens,
 		 st->closes);
 	FZ_CHECK(st->buf_gets == st->buf_puts, "%ld buf_get, %ld buf_put",
 		 st->buf_gets, st->buf_puts);
-	FZ_CHECK(!r->c.tlink.next && !r->c.tlink.prev, "timer still armed");
-	FZ_CHECK(ks_worker_next_deadline(&r->w) == ~0ull, "a deadline is left");
-	FZ_CHECK(r->w.stats.closed + r->w.stats.handovers == 1,
-		 "closed %llu, handed over %llu",
-		 (unsigned long long)r->w.stats.closed,
-		 (unsigned long long)r->w.stats.handovers);
-	if (r->cfg.access_log)
-		FZ_CHECK((u64)st->logs == r->w.stats.requests,
-			 "%ld log records, %llu requests", st->logs,
-			 (unsigned long long)r->w.stats.requests);
+	FZ_CHECK(!s->c.tlink.next && !s->c.tlink.prev, "timer still armed");
 	fz_resp_end(st);
-	r->ended = true;
+	s->ended = true;
+	for (i = 0; i < r->nconns; i++)
+		if (!r->slot[i].ended)
+			return;
+	/* the last one: the worker holds nothing */
+	FZ_CHECK(ks_worker_next_deadline(&r->w) == ~0ull, "a deadline is left");
+	FZ_CHECK(r->w.stats.closed + r->w.stats.handovers == r->nconns,
+		 "closed %llu, handed over %llu of %u",
+		 (unsigned long long)r->w.stats.closed,
+		 (unsigned long long)r->w.stats.handovers, r->nconns);
+	if (r->cfg.access_log)
+		FZ_CHECK((u64)(r->st[0].logs + r->st[1].logs) ==
+			 r->w.stats.requests, "%ld log records, %llu requests",
+			 r->st[0].logs + r->st[1].logs,
+			 (unsigned long long)r->w.stats.requests);
 }
 
 /* What the handler asked for must be consistent with what it saw. */
-static void fz_check_want(struct fz_run *r, enum ks_want want)
+static void fz_check_want(struct fz_run *r, struct fz_slot *s,
+			  enum ks_want want)
 {
-	struct fz_state *st = &r->st;
-	struct ks_conn *c = &r->c;
+	struct ks_conn *c = &s->c;
+	struct fz_state *st = c->priv;
 
 	FZ_CHECK(st->open_now <= 1 && st->buf_now <= 1, "%ld files, %ld bufs",
 		 st->open_now, st->buf_now);
@@ -109,8 +127,8 @@ static void fz_check_want(struct fz_run *r, enum ks_want want)
 				 "waits to write without send saying -EAGAIN");
 		FZ_CHECK(c->state != KS_CS_CLOSED, "waits when closed");
 		FZ_CHECK(c->tlink.next, "waits without a deadline");
-		FZ_CHECK(ks_worker_next_deadline(&r->w) != ~0ull,
-			 "waits without a deadline");
+		FZ_CHECK(ks_worker_next_deadline(&r->w) <= c->deadline_ms,
+			 "its deadline is not in the queues");
 		break;
 	case KS_WANT_YIELD:
 		FZ_CHECK(c->state != KS_CS_CLOSED, "yields when closed");
@@ -120,7 +138,7 @@ static void fz_check_want(struct fz_run *r, enum ks_want want)
 			 (unsigned long long)st->run_file_bytes, st->run_heads);
 		break;
 	case KS_WANT_CLOSE:
-		fz_check_ended(r);
+		fz_check_ended(r, s);
 		break;
 	case KS_WANT_HANDOVER:
 		FZ_CHECK(r->w.hand_over && !c->stay && ks_conn_is_idle(c),
@@ -131,45 +149,50 @@ static void fz_check_want(struct fz_run *r, enum ks_want want)
 	}
 }
 
-static enum ks_want fz_conn_run(struct fz_run *r)
+static void fz_conn_run(struct fz_run *r, struct fz_slot *s)
 {
-	enum ks_want want;
+	struct fz_state *st = s->c.priv;
 
 	FZ_CHECK(++r->runs <= FZ_RUNS_MAX, "more than %d runs", FZ_RUNS_MAX);
-	r->st.run_file_bytes = 0;
-	r->st.run_heads = 0;
-	r->st.last_io = FZ_IO_NONE;
-	want = ks_conn_run(&r->c);
-	fz_check_want(r, want);
-	return want;
+	st->run_file_bytes = 0;
+	st->run_heads = 0;
+	st->last_io = FZ_IO_NONE;
+	r->world.cur = st;
+	s->want = ks_conn_run(&s->c);
+	r->world.cur = NULL;
+	fz_check_want(r, s, s->want);
 }
 
-/* Move the clock, then fire what expired; false when the connection ended. */
-static bool fz_advance(struct fz_run *r, u64 ms, enum ks_want *want)
+/* Move the clock, then fire what expired (as ks_expire() does). */
+static void fz_advance(struct fz_run *r, u64 ms)
 {
 	struct ks_conn *x;
 
-	r->st.mono_ms += ms;
-	r->st.wall += (s64)(ms / 1000);
+	r->world.mono_ms += ms;
+	r->world.wall += (s64)(ms / 1000);
 	ks_worker_tick(&r->w);
 	while ((x = ks_worker_expired(&r->w))) {
-		FZ_CHECK(x == &r->c, "a stranger expired");
-		FZ_CHECK(x->deadline_ms <= r->st.mono_ms, "expired early");
+		struct fz_state *st = x->priv;
+		struct fz_slot *s = (struct fz_slot *)x;
+
+		FZ_CHECK(st && (x == &r->slot[0].c || x == &r->slot[1].c) &&
+			 !s->ended, "a stranger expired");
+		FZ_CHECK(x->deadline_ms <= r->world.mono_ms, "expired early");
 		if (x->state == KS_CS_SEND)
-			r->st.excuse = true;	/* the client stopped reading */
-		r->st.last_io = FZ_IO_NONE;
-		*want = ks_conn_timeout(x);
-		FZ_CHECK(*want == KS_WANT_CLOSE, "timeout gave %d", *want);
-		fz_check_ended(r);
-		return false;
+			st->excuse = true;	/* the client stopped reading */
+		st->last_io = FZ_IO_NONE;
+		r->world.cur = st;
+		s->want = ks_conn_timeout(x);
+		r->world.cur = NULL;
+		FZ_CHECK(s->want == KS_WANT_CLOSE, "timeout gave %d", s->want);
+		fz_check_ended(r, s);
 	}
-	return true;
 }
 
 /* bytes the client gets onto the wire at once */
 static size_t fz_chunk(struct fz_state *st)
 {
-	u8 b = fz_byte(&st->ctl);
+	u8 b = fz_byte(&st->world->ctl);
 
 	if (b < 64)
 		return b + 1;
@@ -180,86 +203,109 @@ static size_t fz_chunk(struct fz_state *st)
 	return st->in_len;
 }
 
-static void fz_drive(struct fz_run *r, u8 flags)
+/* One event for connection s, then run it; as server.c's loop would. */
+static void fz_step(struct fz_run *r, struct fz_slot *s, u8 flags)
 {
 	static const u64 steps[8] = { 0, 0, 0, 1, 100, 1000, 4000, 60000 };
-	struct fz_state *st = &r->st;
-	struct ks_conn *c = &r->c;
-	enum ks_want want = fz_conn_run(r);	/* as ks_uconn_start() does */
+	struct fz_state *st = s->c.priv;
+	struct ks_conn *c = &s->c;
+	u8 b;
 
+	if (s->want == KS_WANT_HANDOVER) {
+		if (fz_byte(&r->world.ctl) & 1) {
+			r->world.cur = st;	/* it gives back its buffer */
+			ks_conn_handover(c);
+			r->world.cur = NULL;
+			fz_check_ended(r, s);
+			return;
+		}
+		c->stay = true;	/* the other side was full */
+		fz_conn_run(r, s);
+		return;
+	}
+	if ((flags & 0x80) && st->resp.responses)
+		r->w.draining = true;
+	b = fz_byte(&r->world.ctl);
+	fz_advance(r, steps[b & 7]);
+	if (s->ended)
+		return;
+	b >>= 3;
+	switch (s->want) {
+	case KS_WANT_READ:
+		if (b == 31 || (st->in_off + st->arrived >= st->in_len &&
+				st->end == FZ_END_SILENT)) {
+			/* a slow or silent client: its deadline */
+			fz_advance(r, c->deadline_ms - r->world.mono_ms);
+			FZ_CHECK(s->ended, "the deadline did not fire");
+			return;
+		}
+		if (st->in_off + st->arrived < st->in_len) {
+			size_t n = fz_chunk(st);	/* KS_MIN: twice */
+
+			st->arrived = KS_MIN(st->in_len - st->in_off,
+					     st->arrived + n);
+		}
+		break;
+	case KS_WANT_WRITE:
+		if (b == 31) {
+			/* the client does not read: send timeout */
+			fz_advance(r, c->deadline_ms - r->world.mono_ms);
+			FZ_CHECK(s->ended, "the deadline did not fire");
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	fz_conn_run(r, s);
+}
+
+static void fz_drive(struct fz_run *r, u8 flags)
+{
+	u32 i;
+
+	for (i = 0; i < r->nconns; i++)	/* as ks_uconn_start() does */
+		fz_conn_run(r, &r->slot[i]);
 	for (;;) {
-		u8 b;
+		struct fz_slot *s = NULL;
+		u32 live = 0;
 
-		if (want == KS_WANT_CLOSE)
+		for (i = 0; i < r->nconns; i++)
+			if (!r->slot[i].ended && r->slot[i].want != KS_WANT_CLOSE)
+				live |= 1u << i;
+			else
+				r->slot[i].ended = true;
+		if (!live)
 			return;
-		if (want == KS_WANT_HANDOVER) {
-			if (fz_byte(&st->ctl) & 1) {
-				ks_conn_handover(c);
-				fz_check_ended(r);
-				return;
-			}
-			c->stay = true;	/* the other side was full */
-			want = fz_conn_run(r);
-			continue;
-		}
-		if ((flags & 0x80) && st->resp.responses)
-			r->w.draining = true;
-		b = fz_byte(&st->ctl);
-		if (!fz_advance(r, steps[b & 7], &want))
-			return;
-		b >>= 3;
-		switch (want) {
-		case KS_WANT_YIELD:
-			break;
-		case KS_WANT_READ:
-			if (b == 31 || (st->in_off + st->arrived >= st->in_len &&
-					st->end == FZ_END_SILENT)) {
-				/* a slow or silent client: its deadline */
-				if (!fz_advance(r, c->deadline_ms - st->mono_ms,
-						&want))
-					return;
-				FZ_CHECK(0, "the deadline did not fire");
-			}
-			if (st->in_off + st->arrived < st->in_len) {
-				size_t n = fz_chunk(st);	/* KS_MIN: twice */
-
-				st->arrived = KS_MIN(st->in_len - st->in_off,
-						     st->arrived + n);
-			}
-			break;
-		case KS_WANT_WRITE:
-			if (b == 31) {
-				/* the client does not read: send timeout */
-				if (!fz_advance(r, c->deadline_ms - st->mono_ms,
-						&want))
-					return;
-				FZ_CHECK(0, "the deadline did not fire");
-			}
-			break;
-		default:
-			break;
-		}
-		want = fz_conn_run(r);
+		if (live == 3)
+			s = &r->slot[fz_byte(&r->world.ctl) & 1];
+		else
+			s = &r->slot[live == 2];
+		fz_step(r, s, flags);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fz_run run;	/* 16 KiB of response head: not on the stack */
+	static struct fz_run run;	/* 2 x 16 KiB of response head */
 	struct fz_run *r = &run;
-	union ks_handle h = { .fd = 3 };
 	size_t nctl, len;
 	char *in;
-	u8 flags;
+	u8 flags, how;
+	u32 i;
 
 	if (size < 2)
 		return 0;
 	flags = data[0];
 	nctl = KS_MIN((size_t)data[1], size - 2);
-	memset(r, 0, offsetof(struct fz_run, st.resp.head));
-	r->st.ctl.p = data + 2;
-	r->st.ctl.n = nctl;
-	r->st.ctl.rng = 0x9e3779b97f4a7c15ull ^ size ^ ((u64)flags << 32);
+	memset(r, 0, offsetof(struct fz_run, st));
+	for (i = 0; i < FZ_CONNS; i++)
+		memset(&r->st[i], 0, offsetof(struct fz_state, resp.head));
+	r->world.ctl.p = data + 2;
+	r->world.ctl.n = nctl;
+	r->world.ctl.rng = 0x9e3779b97f4a7c15ull ^ size ^ ((u64)flags << 32);
+	r->world.mono_ms = 1000000;
+	r->world.wall = 1750000000;
 	data += 2 + nctl;
 	size -= 2 + nctl;
 	if (flags & 0x08) {
@@ -268,36 +314,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in = fz_exact_copy(data, size);
 		len = size;
 	}
-	r->st.in = in;
-	r->st.in_len = len;
-	r->st.end = (flags >> 5) & 3;
-	if (r->st.end > FZ_END_RESET)
-		r->st.end = FZ_END_EOF;
-	r->st.mono_ms = 1000000;
-	r->st.wall = 1750000000;
 
 	memcpy(r->cfg.index, "index.html", 11);
 	r->cfg.index_len = 10;
 	r->cfg.serve_hidden = flags & 0x01;
 	r->cfg.access_log = flags & 0x02;
 	if (flags & 0x10)
-		r->cfg.bench_body_len = 1 + fz_byte(&r->st.ctl) * 16;
+		r->cfg.bench_body_len = 1 + fz_byte(&r->world.ctl) * 16;
 	r->cfg.header_timeout_ms = 10000;
 	r->cfg.keepalive_timeout_ms = 5000;
 	r->cfg.send_timeout_ms = 10000;
 	r->cfg.linger_timeout_ms = 2000;
 	r->cfg.mime = fz_mime();
 
-	ks_worker_init(&r->w, &fz_io_ops, &r->cfg, &r->st);
+	ks_worker_init(&r->w, &fz_io_ops, &r->cfg, &r->world);
 	r->w.hand_over = flags & 0x04;
-	r->st.conn = &r->c;
-	/* a new connection, or one kept alive taken from the other mode */
-	if (fz_byte(&r->st.ctl) & 1)
-		ks_conn_resume(&r->c, &r->w, h);
-	else
-		ks_conn_init(&r->c, &r->w, h);
+	how = fz_byte(&r->world.ctl);
+	r->nconns = how & 2 ? 2 : 1;
+	for (i = 0; i < r->nconns; i++) {
+		struct fz_state *st = &r->st[i];
+		union ks_handle h = { .fd = 3 + i };
+
+		st->world = &r->world;
+		st->conn = &r->slot[i].c;
+		st->in = in;
+		st->in_len = len;
+		st->end = (flags >> 5) & 3;
+		if (st->end > FZ_END_RESET)
+			st->end = FZ_END_EOF;
+		/* a new connection, or one kept alive from the other mode */
+		if (how & 1)
+			ks_conn_resume(&r->slot[i].c, &r->w, h);
+		else
+			ks_conn_init(&r->slot[i].c, &r->w, h);
+		r->slot[i].c.priv = st;
+	}
 	fz_drive(r, flags);
-	FZ_CHECK(r->ended, "the connection did not end");
+	for (i = 0; i < r->nconns; i++)
+		FZ_CHECK(r->slot[i].ended, "connection %u did not end", i);
 	free(in);
 	return 0;
 }

@@ -7,7 +7,8 @@
 
 fuzz_handler input: flags, n, n control bytes, the client's bytes.
 fuzz_parse input:   flags, cap, 8 bytes of file size (LE), the request.
-The first control byte picks ks_conn_init() (even) or ks_conn_resume() (odd).
+The first control byte picks ks_conn_init() (bit 0 clear) or ks_conn_resume()
+(set), and one connection (bit 1 clear) or two.
 Control byte 0xc8 is the benign answer to every question of fake_io.c
 (whole chunks and writes, no injected error, no clock step): seeds with
 CALM are well-behaved runs, seeds without control bytes are PRNG chaos.
@@ -34,6 +35,8 @@ HANDLER = [
     ("get-root", 0x02, CALM, get(b"/")),
     ("get-root-chaos", 0x00, b"", get(b"/")),
     ("resumed", 0x04, b"\xc9" + CALM, get(b"/") + get(b"/index.html")),
+    ("two-conns", 0x00, b"\xca" + CALM, get(b"/") + get(b"/big.bin")),
+    ("two-conns-chaos", 0x22, b"\xca", get(b"/one.txt") * 3 + get(b"/big.bin")),
     ("head-index", 0x00, CALM, get(b"/index.html", method=b"HEAD")),
     ("range-big", 0x00, CALM, get(b"/big.bin", b"Range: bytes=100-70000\r\n")),
     ("range-suffix", 0x00, b"", get(b"/index.html", b"Range: bytes=-10\r\n")),
