@@ -14,7 +14,11 @@
 # Every suite prints "figure: NAME N" lines (inputs tried, faults injected,
 # connections held, executions); they are summed into tests/RELIABILITY.md
 # with each suite's verdict. --quick runs the make test lengths instead
-# (to check this script). Ends with "N passed, N failed".
+# (to check this script). Lengths (the defaults are make stress's):
+#   FUZZ_SECONDS=600   libFuzzer, split over its harnesses
+#   KFUZZ_SECONDS=600  the /dev/sakura fuzzer, per kernel
+#   KILLS=100          kserver killed with SIGKILL, per kernel
+# Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
@@ -23,13 +27,15 @@ quick=0
 for arg; do
 	case $arg in
 	--quick) quick=1 ;;
-	*) sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 fuzz_seconds=${FUZZ_SECONDS:-600}
+guest_args="--fuzz-seconds ${KFUZZ_SECONDS:-600} --kills ${KILLS:-100}"
 long=--long
 if ((quick)); then
 	fuzz_seconds=60
+	guest_args=
 	long=
 fi
 
@@ -42,7 +48,7 @@ suites=(
 	"HTTP conformance and adversarial inputs, user mode|tests/http/run.sh --serve-hidden"
 	"slow and many clients, user mode|tests/slow/run.sh $long"
 	"libFuzzer: parser and handler, $fuzz_seconds s|tests/fuzz/run.sh --seconds $fuzz_seconds"
-	"QEMU guests 6.1 and 6.12: both modes, switching, /dev/sakura fuzzer, kills|tests/vm/supervisor.sh $long"
+	"QEMU guests 6.1 and 6.12: both modes, switching, /dev/sakura fuzzer, kills|tests/vm/supervisor.sh $guest_args"
 )
 
 total_pass=0 total_fail=0

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# supervisor.sh [--kver VERSION]... [--long] - the supervisor-mode bench of
-# make test (--long: make stress's longer fuzzing and more kills).
+# supervisor.sh [--kver VERSION]... [--fuzz-seconds S] [--kills N] - the
+# supervisor-mode bench of make test (make stress: longer fuzzing, more kills).
 #
 # For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
 # installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
@@ -20,11 +20,14 @@ cd "$top" || exit 1
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"	# counted, summary
 kvers=()
-fuzz_seconds=20 kills=15 timeout=1500
+fuzz_seconds=20 kills=15
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kvers+=("$2"); shift 2 ;;
-	--long) fuzz_seconds=600 kills=100 timeout=3600; shift ;;
+	--fuzz-seconds | --kills)
+		[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "supervisor.sh: $1 needs a number" >&2; exit 2; }
+		if [ "$1" = --kills ]; then kills=$2; else fuzz_seconds=$2; fi
+		shift 2 ;;
 	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
@@ -50,6 +53,7 @@ for k in "${kvers[@]}"; do
 		args=()
 		[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 		[ "$suite" = faults ] && args=("$kills")
+		timeout=$((1500 + 2 * fuzz_seconds + 10 * kills))
 		out=$top/build/vm/runs/$suite-$k
 		tests/vm/guest.sh --kver "$k" --timeout "$timeout" --out "$out" -- \
 			"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
