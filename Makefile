@@ -8,6 +8,8 @@
 #   make fuzz     libFuzzer on the parser and the handler, FUZZ_SECONDS
 #                 in all (default 3600) -> crashes kept in build/fuzz/crashes/
 #   make stress   the long hardening suites (~1 h) -> tests/RELIABILITY.md
+#   make stress-debug  the VM suites in a KASAN/lockdep/kmemleak 6.12 kernel
+#                 (the first run builds it into /var/cache/kserver, ~1 h)
 
 BUILD := $(CURDIR)/build
 PORT ?= 8080
@@ -65,6 +67,13 @@ stress: deps
 	$(MAKE) all kserver-asan
 	tests/stress/run.sh
 
+# never part of make test: supervisor, fuzz (300 s) and faults (50 kills) in a
+# 6.12 debug kernel (KASAN, KFENCE, UBSAN, lockdep, kmemleak) built once from
+# Debian's linux-source-6.12 by tests/vm/debug_kernel.sh
+stress-debug: deps
+	$(MAKE) kserver kserverctl
+	tests/vm/stress_debug.sh
+
 freestanding:
 	$(MAKE) -C kserver BUILD=$(BUILD) freestanding
 
@@ -78,4 +87,4 @@ fuzz:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress freestanding unit fuzz clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress stress-debug freestanding unit fuzz clean
