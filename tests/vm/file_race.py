@@ -30,18 +30,27 @@ def pattern(n, seed):
     return (block * (n // len(block) + 1))[:n]
 
 
+def read_head(s):
+    """One response head from s: (status, Content-Length, body bytes so far)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the head")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                  if h.lower().startswith(b"content-length")][0])
+    return int(head.split()[1]), length, body
+
+
 def start(path):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)   # before connect
     s.connect((host, port))
     s.settimeout(30)
     s.sendall(("GET /%s HTTP/1.1\r\nHost: r\r\n\r\n" % path).encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(65536)
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
-                  if h.lower().startswith(b"content-length")][0])
+    _, length, body = read_head(s)
     return s, length, body
 
 
@@ -144,16 +153,7 @@ def get(path, conn=None):
     s = conn or socket.create_connection((host, port), timeout=30)
     s.sendall(("GET /%s HTTP/1.1\r\nHost: r\r\n%s\r\n" %
                (path, "" if conn else "Connection: close\r\n")).encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the head")
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    status = int(head.split()[1])
-    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
-                  if h.lower().startswith(b"content-length")][0])
+    status, length, body = read_head(s)
     while len(body) < length:
         chunk = s.recv(65536)
         if not chunk:
