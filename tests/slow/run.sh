@@ -4,20 +4,23 @@
 # run.sh - slow and many clients against one kserver on loopback.
 #
 #   a. slowhttptest's slowloris (-H), slow POST (-B) and slow read (-X), one
-#      after the other, while wrk measures normal clients: they keep at least
-#      half the throughput wrk measured just before without an attack (medians
-#      of short runs, same run); the server closes every slow connection by
-#      its header/send timeout while the attacker still holds it (the
-#      server's open descriptors, /proc/PID/fd, drop back to their baseline;
-#      for -H and -B slowhttptest sees every connection closed)
+#      after the other, each while wrk measures normal clients: they keep at
+#      least half the throughput wrk measured just before without an attack
+#      (medians of short runs, retried once: the machine is shared); the
+#      attack was real (the server held, or slowhttptest saw closed, at least
+#      rate/5 slow connections); then the attacker is frozen (SIGSTOP) with
+#      its connections open, and the server must close them all by its
+#      header/send timeout (its /proc/PID/fd back to the baseline); the
+#      kernel's TCP memory stays under tcp_mem's pressure mark
 #   b. 10,000 idle connections (half of them after one keep-alive request,
 #      hold.py) plus wrk: no error, half the baseline throughput or better,
-#      p99 latency bounded; VmRSS grows by less than 2 KiB a connection; the
-#      server closes every idle one by its keep-alive/header timeout
+#      p99 latency at most 10x the baseline's; VmRSS grows by less than
+#      2 KiB a connection; the server closes every idle one by its
+#      keep-alive/header timeout
 #   c. descriptor exhaustion: a server limited to 64 descriptors and 300
-#      connections held open: it does not crash, does not spin (CPU time over
-#      3 s of exhaustion), says so once in its log, and serves again as soon
-#      as the excess connections go away
+#      connections held open: it does not crash, does not spin (its CPU time
+#      over 3 s of exhaustion against 2 s idle), says so in its log, and
+#      serves again (and says so) as soon as the excess connections go away
 #
 # Usage: tests/slow/run.sh [--long|--small] [--mode user|supervisor]
 #                          [--only PARTS]
@@ -28,7 +31,7 @@
 #            e.g. in a guest, tests/slow/slow_guest.sh)
 #   --only   some of the parts a, b, c (e.g. "c", "ab"; default all)
 # Environment: KSERVER, PYTHON (tests/http/lib.sh), KEEP_WORK=1,
-#   SLOW_IDLE_TIMEOUT  the idle server's timeouts (default 8 s; long: 20 s)
+#   SLOW_IDLE_TIMEOUT  the idle server's timeouts (default 10 s; long 20, small 30)
 # Prints "ok"/"FAIL" per check, "figure: slow_connections N" (most slow
 # connections the server held at once), "figure: idle_connections N" and
 # "N passed, N failed". Exit: 0 all passed, 1 a failure, 77 skipped.
@@ -68,7 +71,7 @@ user | supervisor) ;;
 esac
 
 require_server
-for tool in wrk slowhttptest curl; do
+for tool in wrk slowhttptest curl strace; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "skip: $tool is not installed (tests/deps.sh)"
 		exit 77
@@ -90,7 +93,7 @@ else
 	idle=10000 idle_timeout=10 spin_pct=10
 fi
 if [ "$small" = 1 ]; then
-	rate=100 wrk_runs=3 idle=2000 idle_timeout=30 spin_pct=50
+	rate=100 wrk_runs=3 idle=2000 idle_timeout=30
 fi
 # a slow guest (TCG) needs longer to open the idle connections
 idle_timeout=${SLOW_IDLE_TIMEOUT:-$idle_timeout}
@@ -358,6 +361,7 @@ start_limited() {
 	addr=$(free_addr)
 	(
 		ulimit -n "$exhaust_nofile"
+		# shellcheck disable=SC2086 # KSERVER_FLAGS is a list of flags
 		exec "$KSERVER" --root "$root" --listen "$addr" \
 			--header-timeout 60 --keepalive-timeout 60 \
 			$KSERVER_FLAGS >"$work/$1.out" 2>&1
@@ -380,7 +384,7 @@ if part c && kill -0 "$server_pid" 2>/dev/null; then
 	i0=$(cpu_ticks "$server_pid")
 	sleep 2
 	i1=$(cpu_ticks "$server_pid")
-	"$PYTHON" "$here/hold.py" "$addr" "$exhaust_conns" --hold 6 \
+	"$PYTHON" "$here/hold.py" "$addr" "$exhaust_conns" --hold 10 \
 		>"$work/exhaust-hold.out" 2>&1 &
 	hold=$!
 	for _ in $(seq 300); do
@@ -398,10 +402,20 @@ if part c && kill -0 "$server_pid" 2>/dev/null; then
 	echo "    $(grep '^held' "$work/exhaust-hold.out") connections; the server has $fds descriptors; a new request meanwhile: HTTP ${during:-none} (000: queued, timed out)"
 	kill -0 "$server_pid" 2>/dev/null
 	result "server alive with $exhaust_conns connections and $exhaust_nofile descriptors" $?
-	# a spinning loop takes a core each; a slow guest inflates any work
+	# a spinning loop takes a core each (a TCG guest's accounting charges
+	# the server with far more than it runs: there only the calls count)
 	max=$(((i1 - i0) * 3 / 2 + hz * 3 * spin_pct / 100))
-	[ $((c1 - c0)) -le "$max" ]
-	result "no spin: $((c1 - c0)) ticks of CPU in 3 s of exhaustion, $((i1 - i0)) in 2 s idle before (at most $max: $spin_pct % of a core more)" $?
+	if [ "$small" = 1 ]; then
+		echo "    CPU: $((c1 - c0)) ticks in 3 s of exhaustion, $((i1 - i0)) in 2 s idle before (not judged in a guest)"
+	else
+		[ $((c1 - c0)) -le "$max" ]
+		result "no spin: $((c1 - c0)) ticks of CPU in 3 s of exhaustion, $((i1 - i0)) in 2 s idle before (at most $max: $spin_pct % of a core more)" $?
+	fi
+	# paused, each loop tries accept() 10 times a second
+	calls=$(timeout 3 strace -f -c -e trace=accept4 -p "$server_pid" 2>&1 >/dev/null |
+		awk '$NF == "accept4" { print $4 }')
+	[ -n "$calls" ] && [ "$calls" -le 300 ]
+	result "no spin: ${calls:-no} accept4 calls in 3 s of exhaustion (strace; at most 300)" $?
 	grep -i 'descriptor' "$work/exhaust.out" | head -n 3 | sed 's/^/    /'
 	grep -qi 'out of file descriptors' "$work/exhaust.out"
 	result "it says it is out of descriptors in its log" $?
