@@ -102,6 +102,7 @@ PARSE = [
     ("range-suffix", 1, 255, 1000, b"bytes=-500"),
     ("range-open", 1, 255, 1 << 40, b"bytes=1099511627775-"),
     ("range-list", 1, 255, 10, b"bytes=0-1, 3-4"),
+    ("range-clamp", 1, 255, 10, b"bytes=5-100"),
     ("date-asctime", 8, 255, 0, b"Sun Nov  6 08:49:37 1994"),
     ("uri-escapes", 0, 4, 0, b"/%2e%2E/%2f%41%zz"),
     ("lf-only", 0, 32, 0, b"\n\nGET / HTTP/1.0\nHost: a\n\n"),
