@@ -19,6 +19,7 @@
 #include <linux/socket.h>
 #include <linux/stat.h>
 #include <linux/timekeeping.h>
+#include <net/inet_sock.h>
 #include <net/sock.h>
 
 #include "sakura.h"
@@ -369,15 +370,43 @@ static u16 sakura_log_str(char *dst, u32 cap, struct ks_str s, u8 *flags)
 	return n;
 }
 
+/*
+ * The client's address read from the socket itself. kernel_getpeername()
+ * refuses a connection the client has reset already (TCP_CLOSE: -ENOTCONN)
+ * although its request may still be queued and answered; the address
+ * fields stay valid until the socket is released.
+ */
+static void sakura_sock_peer(const struct sock *sk, struct ks_peer *p)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	if (sk->sk_family == AF_INET) {
+		p->family = 4;
+		memcpy(p->addr, &inet->inet_daddr, 4);
+	} else if (sk->sk_family == AF_INET6) {
+		p->family = 6;
+		memcpy(p->addr, &sk->sk_v6_daddr, 16);
+	} else {
+		return;
+	}
+	p->port = ntohs(inet->inet_dport);
+}
+
 /* One record into the core's log ring, or counted as dropped. */
 static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 {
-	struct sakura_core *core = sakura_conn_of(c)->core;
+	struct sakura_conn *sc = sakura_conn_of(c);
+	struct sakura_core *core = sc->core;
 	struct sakura_ring *ring = &core->hdr->log;
 	u32 head = smp_load_acquire(&ring->head);
 	u32 tail = core->log_tail;
 	struct sakura_log_rec *out;
+	struct ks_peer peer = rec->peer;
 	u8 flags = 0;
+
+	/* adopted after the client's RST: worker.c's getpeername failed */
+	if (!peer.family)
+		sakura_sock_peer(sc->sock->sk, &peer);
 
 	if (tail - head >= core->log_entries) {
 		core->log_dropped++;
@@ -388,9 +417,9 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 	out->time = rec->time;
 	out->body_bytes = rec->body_bytes;
 	out->status = rec->status;
-	out->family = rec->peer.family;
-	out->port = rec->peer.port;
-	memcpy(out->addr, rec->peer.addr, sizeof(out->addr));
+	out->family = peer.family;
+	out->port = peer.port;
+	memcpy(out->addr, peer.addr, sizeof(out->addr));
 	out->request_len = sakura_log_str(out->request, sizeof(out->request),
 					  rec->request, &flags);
 	out->referer_len = sakura_log_str(out->referer, sizeof(out->referer),
