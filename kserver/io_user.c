@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -72,34 +73,77 @@ static long ks_u_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * Open @path beneath the root the way the kernel path does: resolve it to an
+ * O_PATH handle, which opens nothing (a FIFO, socket or device node in the
+ * root is never opened, so it cannot block, be woken or be rewound), stat
+ * that, and open for reading only a regular file -- that same inode, through
+ * its /proc/self/fd link, so no second walk of the path can be redirected.
+ * Without /proc the path is opened again and must name the same inode.
+ * Anything else keeps the O_PATH handle after a read-permission check, so
+ * both modes refuse the same things.
+ */
 static int ks_u_open_beneath(struct ks_worker *w, const char *path,
 			     struct ks_file *f)
 {
 	struct open_how how = {
-		/* O_NONBLOCK: a FIFO in the root must not block the loop */
-		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, ks_thread_of(w)->srv->rootfd, path, &how,
-			  sizeof(how));
+	int rootfd = ks_thread_of(w)->srv->rootfd;
+	struct stat st, again;
+	char link[40];	/* "/proc/self/fd/" and a long */
+	long pfd, fd = -1;
+	int err = 0;
 
-	if (fd < 0)
+	pfd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (pfd < 0)
 		return -errno;
+	if (fstat((int)pfd, &st)) {
+		err = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		if (syscall(SYS_faccessat2, (int)pfd, "", R_OK,
+			    AT_EMPTY_PATH | AT_EACCESS)) {
+			err = -errno;
+		} else {
+			fd = pfd;	/* kept, never read */
+			pfd = -1;
+		}
+	} else {
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", pfd);
+		/* O_NONBLOCK: should it be a FIFO after all, never block */
+		fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {	/* no /proc */
+			how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+			fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+			if (fd >= 0 && (fstat((int)fd, &again) ||
+					again.st_ino != st.st_ino ||
+					again.st_dev != st.st_dev)) {
+				close((int)fd);
+				fd = -1;
+				errno = ENOENT;	/* replaced meanwhile */
+			}
+		}
+		if (fd < 0)
+			err = -errno;
+	}
+	if (pfd >= 0)
+		close((int)pfd);
+	if (err)
+		return err;
 	f->h.fd = fd;
-	return 0;
-}
-
-static int ks_u_stat(struct ks_worker *w, struct ks_file *f)
-{
-	struct stat st;
-
-	(void)w;
-	if (fstat((int)f->h.fd, &st))
-		return -errno;
 	f->size = st.st_size;
 	f->mtime = st.st_mtime;
 	f->type = S_ISREG(st.st_mode) ? KS_FT_REG :
 		  S_ISDIR(st.st_mode) ? KS_FT_DIR : KS_FT_OTHER;
+	return 0;
+}
+
+/* open_beneath() filled everything in already (as in the kernel). */
+static int ks_u_stat(struct ks_worker *w, struct ks_file *f)
+{
+	(void)w;
+	(void)f;
 	return 0;
 }
 

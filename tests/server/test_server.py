@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ARGS = None
@@ -508,6 +509,35 @@ def test_no_descriptor_leak():
         assert now == baseline, "descriptors: %d at start, %d after" % (
             baseline, now)
         assert get(srv.addr, "/")[0] == 200
+
+
+def test_fifo_never_opened():
+    """A FIFO in the root is refused without being opened: a writer waiting
+    in open(O_WRONLY) for a reader stays blocked through GET and HEAD."""
+    d = tempfile.mkdtemp(prefix="ks-fifo-")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    released = threading.Event()
+
+    def writer():
+        fd = os.open(fifo, os.O_WRONLY)     # blocks until someone reads
+        released.set()
+        os.close(fd)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        with Server(d) as srv:
+            for path in ("/fifo", "/fifo/", "/fifo?x"):
+                status = get(srv.addr, path)[0]
+                assert status in (403, 404), "%s answered %d" % (path, status)
+            assert not released.wait(1.0), "the server opened the FIFO"
+    finally:
+        if not released.is_set():           # release the writer ourselves
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        t.join(5)
+        os.unlink(fifo)
+        os.rmdir(d)
 
 
 TESTS = [(name, fn) for name, fn in sorted(globals().items())
