@@ -7,9 +7,10 @@
 #   1. the HTTP conformance suite with its adversarial cases, user mode
 #   2. slow and many clients, long (tests/slow/run.sh --long)
 #   3. libFuzzer on the parser and the handler (tests/fuzz/run.sh)
-#   4. in QEMU guests on 6.1 and 6.12 (tests/vm/supervisor.sh --long): the
+#   4. in QEMU guests on 6.1 and 6.12 (tests/vm/supervisor.sh): the
 #      conformance suite in both modes, live switching, the /dev/sakura
 #      fuzzer for 10 minutes and 100 kills with SIGKILL per kernel
+#   5. slow and many clients in a 6.12 guest, both modes (tests/slow/slow_guest.sh)
 #
 # Every suite prints "figure: NAME N" lines (inputs tried, faults injected,
 # connections held, executions); they are summed into tests/RELIABILITY.md
@@ -18,6 +19,7 @@
 #   FUZZ_SECONDS=600   libFuzzer, split over its harnesses
 #   KFUZZ_SECONDS=600  the /dev/sakura fuzzer, per kernel
 #   KILLS=100          kserver killed with SIGKILL, per kernel
+#   STRESS_ONLY=ERE    only the suites whose name matches (a partial report)
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -27,7 +29,7 @@ quick=0
 for arg; do
 	case $arg in
 	--quick) quick=1 ;;
-	*) sed -n '4,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,23s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 fuzz_seconds=${FUZZ_SECONDS:-600}
@@ -49,6 +51,7 @@ suites=(
 	"slow and many clients, user mode|tests/slow/run.sh $long"
 	"libFuzzer: parser and handler, $fuzz_seconds s|tests/fuzz/run.sh --seconds $fuzz_seconds"
 	"QEMU guests 6.1 and 6.12: both modes, switching, /dev/sakura fuzzer, kills|tests/vm/supervisor.sh $guest_args"
+	"slow and many clients in a 6.12 guest, user and supervisor mode|k=\$(tests/vm/deps.sh | sed -n 's/^KVER_612=//p') && tests/vm/guest.sh --kver \$k --smp 2 --mem 4G --timeout 2400 --out $top/build/vm/runs/slow-stress -- $top/tests/slow/slow_guest.sh"
 )
 
 total_pass=0 total_fail=0
@@ -57,6 +60,7 @@ i=0
 for s in "${suites[@]}"; do
 	name=${s%%|*} cmd=${s#*|}
 	i=$((i + 1))
+	[[ $name =~ ${STRESS_ONLY:-.} ]] || continue
 	printf '\n=== %s\n' "$name"
 	t0=$(date +%s)
 	bash -c "$cmd" 2>&1 | tee "$out/$i.out"
@@ -80,7 +84,7 @@ kvers=$(tests/vm/deps.sh 2>/dev/null | sed -n 's/^KVER_6[0-9]*=//p' | tr '\n' ' 
 {
 	echo "# Reliability figures"
 	echo
-	echo "Written by \`make stress\` (tests/stress/run.sh$( ((quick)) && echo ' --quick')) on"
+	echo "Written by \`make stress\` (tests/stress/run.sh$( ((quick)) && echo ' --quick')${STRESS_ONLY:+, only suites matching \`$STRESS_ONLY\`}) on"
 	echo "$(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- kmod kserver ctl tests || echo ' (with uncommitted changes)'),"
 	echo "guest kernels: ${kvers:-none}; $(($(date +%s) - start)) s in all."
 	echo "Every figure below was counted by the suite that ran it; a suite fails on"
