@@ -375,12 +375,31 @@ static unsigned int sakura_run_ready(struct sakura_core *core)
 	return n;
 }
 
+/*
+ * A client that timed out with our bytes still unread gets a reset when user
+ * space closes the fd (SO_LINGER 0, as the user-mode server and nginx's
+ * reset_timedout_connection do): a plain close would leave an orphan socket
+ * holding those bytes for minutes, and a slow-read attack piles them up.
+ */
+static void sakura_reset_if_unread(struct sakura_conn *sc)
+{
+	struct sock *sk = sc->sock->sk;
+
+	if (READ_ONCE(sk->sk_wmem_queued) > 0)
+		sock_no_linger(sk);
+}
+
 static void sakura_expire(struct sakura_core *core)
 {
 	struct ks_conn *c;
 
-	while ((c = ks_worker_expired(&core->w)))
-		sakura_conn_after(core, sakura_conn_of(c), ks_conn_timeout(c));
+	while ((c = ks_worker_expired(&core->w))) {
+		enum ks_want want = ks_conn_timeout(c);
+
+		if (want == KS_WANT_CLOSE)
+			sakura_reset_if_unread(sakura_conn_of(c));
+		sakura_conn_after(core, sakura_conn_of(c), want);
+	}
 }
 
 /* Close everything the core owns; completions say so to user space. */

@@ -7,7 +7,9 @@
 #   1. /dev/sakura exists, 0600; every misuse of the interface is refused
 #   2. the HTTP conformance suite in user mode, then in supervisor mode:
 #      both pass, and their transcripts are byte-identical (Date aside);
-#      files truncated or replaced mid-send, in both modes; 64 MiB zero-copy
+#      files truncated, replaced, deleted or symlinked out mid-send and a
+#      directory swapped with a symlink to /, in both modes; a client that
+#      reads nothing reset at the send timeout (no orphan); 64 MiB zero-copy
 #      (fast and slow readers); a cold-cache file through the copy path
 #   3. the kernel does the work: under N keep-alive requests, strace -f -c of
 #      kserver shows no recv/read/open/sendfile calls that grow with N, while
@@ -90,6 +92,21 @@ for m in user supervisor; do
 	fi
 	rm -rf "$work/race-$m"
 done
+
+# --- 2b'. a client that reads nothing is reset at the send timeout, both modes ---
+mkdir -p "$work/unread"
+head -c $((1 << 20)) /dev/urandom >"$work/unread/1m.bin"
+for m in user supervisor; do
+	if start_server "unread-$m" "$work/unread" --mode "$m" --send-timeout 1; then
+		run_counted "unread bytes reset, $m mode" \
+			"$PYTHON" "$top/tests/vm/unread_reset.py" "$addr"
+		stop_server
+		result "$m server exits 0 after the unread-bytes resets" $?
+	else
+		result "$m server start for the unread-bytes resets" 1
+	fi
+done
+rm -rf "$work/unread"
 
 # --- 2c. big bodies from the page cache, zero-copy; the cold-cache fallback -----
 # sum_field NAME - the sum of a per-core counter in /proc/sakura
