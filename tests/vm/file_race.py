@@ -71,8 +71,7 @@ def drain(s, body, length):
 def truncated():
     path = os.path.join(root, "race-trunc.bin")
     content = pattern(SIZE, b"trunc")
-    with open(path, "wb") as f:
-        f.write(content)
+    write_file(path, content)
     s, length, body = start("race-trunc.bin")
     while len(body) < (1 << 20):
         body += s.recv(65536)
@@ -84,34 +83,41 @@ def truncated():
     return "%d of %d bytes, then a clean close" % (len(body), SIZE)
 
 
-def replaced():
-    path = os.path.join(root, "race-repl.bin")
-    old = pattern(SIZE, b"old")
-    with open(path, "wb") as f:
-        f.write(old)
-    s, length, body = start("race-repl.bin")
+def write_file(path, data):
+    """Write a fresh file at path, never through a symlink left there."""
+    if os.path.islink(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def changed_mid_send(name, seed, change):
+    """Start sending name, let change(path) act after 1 MiB: the client must
+    still get the whole old file."""
+    path = os.path.join(root, name)
+    old = pattern(SIZE, seed)
+    write_file(path, old)
+    s, length, body = start(name)
     while len(body) < (1 << 20):
         body += s.recv(65536)
-    tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(pattern(SIZE, b"new"))
-    os.rename(tmp, path)
+    change(path)
     body = drain(s, body, length)
     assert len(body) == SIZE and body == old, "old file not intact (%d)" % len(body)
+
+
+def replaced():
+    def rename_over(path):
+        write_file(path + ".new", pattern(SIZE, b"new"))
+        os.rename(path + ".new", path)
+
+    changed_mid_send("race-repl.bin", b"old", rename_over)
     return "the old file, intact"
 
 
 def deleted():
-    path = os.path.join(root, "race-del.bin")
-    old = pattern(SIZE, b"del")
-    with open(path, "wb") as f:
-        f.write(old)
-    s, length, body = start("race-del.bin")
-    while len(body) < (1 << 20):
-        body += s.recv(65536)
-    os.unlink(path)
-    body = drain(s, body, length)
-    assert len(body) == SIZE and body == old, "old file not intact (%d)" % len(body)
+    changed_mid_send("race-del.bin", b"del", os.unlink)
     status = get_status("race-del.bin")
     assert status == 404, "a deleted file answered %d" % status
     return "the old file, intact; then 404"
@@ -119,17 +125,11 @@ def deleted():
 
 def symlinked():
     """Turned into a symlink to a file outside the root while being sent."""
-    path = os.path.join(root, "race-link.bin")
-    old = pattern(SIZE, b"link")
-    with open(path, "wb") as f:
-        f.write(old)
-    s, length, body = start("race-link.bin")
-    while len(body) < (1 << 20):
-        body += s.recv(65536)
-    os.symlink("/etc/passwd", path + ".lnk")
-    os.rename(path + ".lnk", path)
-    body = drain(s, body, length)
-    assert len(body) == SIZE and body == old, "old file not intact (%d)" % len(body)
+    def link_out(path):
+        os.symlink("/etc/passwd", path + ".lnk")
+        os.rename(path + ".lnk", path)
+
+    changed_mid_send("race-link.bin", b"link", link_out)
     status, got = get("race-link.bin")
     assert status in (403, 404) and OUTSIDE not in got, \
         "the symlink out answered %d" % status
