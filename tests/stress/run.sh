@@ -33,7 +33,7 @@ for arg; do
 	esac
 done
 fuzz_seconds=${FUZZ_SECONDS:-600}
-guest_args="--fuzz-seconds ${KFUZZ_SECONDS:-600} --kills ${KILLS:-100}"
+guest_args="--all-kernels --fuzz-seconds ${KFUZZ_SECONDS:-600} --kills ${KILLS:-100}"
 long=--long
 if ((quick)); then
 	fuzz_seconds=60

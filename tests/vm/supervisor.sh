@@ -1,15 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# supervisor.sh [--kver VERSION]... [--fuzz-seconds S] [--kills N] - the
-# supervisor-mode bench of make test (make stress: longer fuzzing, more kills).
+# supervisor.sh [--kver VERSION]... [--fuzz-seconds S] [--kills N]
+#     [--all-kernels] - the supervisor-mode bench of make test (make stress:
+#     longer fuzzing, more kills, the fuzzer and faults on every kernel).
 #
 # For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
 # installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
 # it in a QEMU (TCG) guest and run tests/vm/supervisor_guest.sh there, then
 # boot it again for tests/vm/switch_guest.sh (live mode switching), for
 # tests/vm/fuzz_guest.sh (the /dev/sakura fuzzer) and for
-# tests/vm/faults_guest.sh (kill -9, kserverctl killed, rmmod while busy).
+# tests/vm/faults_guest.sh (kill -9, kserverctl killed, rmmod while busy) --
+# those two on the last kernel only (6.12) unless --all-kernels.
 # guest.sh fails a run on any BUG/WARNING/Oops/refcount/leak/hung task in the
 # guest's dmesg or a taint beyond O/E. Each kernel's run ends with its own
 # "N passed, N failed"; the last line sums them.
@@ -20,15 +22,16 @@ cd "$top" || exit 1
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"	# counted, summary
 kvers=()
-fuzz_seconds=20 kills=15
+fuzz_seconds=20 kills=15 all_kernels=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kvers+=("$2"); shift 2 ;;
+	--all-kernels) all_kernels=1; shift ;;
 	--fuzz-seconds | --kills)
 		[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "supervisor.sh: $1 needs a number" >&2; exit 2; }
 		if [ "$1" = --kills ]; then kills=$2; else fuzz_seconds=$2; fi
 		shift 2 ;;
-	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ ${#kvers[@]} = 0 ]; then
@@ -49,7 +52,11 @@ for k in "${kvers[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	for suite in supervisor switch fuzz faults; do
+	suites=(supervisor switch)
+	if ((all_kernels)) || [ "$k" = "${kvers[${#kvers[@]} - 1]}" ]; then
+		suites+=(fuzz faults)
+	fi
+	for suite in "${suites[@]}"; do
 		args=()
 		[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 		[ "$suite" = faults ] && args=("$kills")
