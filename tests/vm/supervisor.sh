@@ -3,7 +3,8 @@
 #
 # supervisor.sh [--kver VERSION]... [--fuzz-seconds S] [--kills N]
 #     [--all-kernels] - the supervisor-mode bench of make test (make stress:
-#     longer fuzzing, more kills, the fuzzer and faults on every kernel).
+#     longer fuzzing, more kills, the fuzzer and faults on every kernel,
+#     50 module load/unload cycles instead of 20).
 #
 # For Debian's 6.1 kernel and the newest 6.12 kernel for bookworm (both
 # installed by tests/vm/deps.sh): build sakura.ko against its headers, boot
@@ -22,16 +23,16 @@ cd "$top" || exit 1
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"	# counted, summary
 kvers=()
-fuzz_seconds=20 kills=15 all_kernels=0
+fuzz_seconds=20 kills=15 all_kernels=0 cycles=20
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kvers+=("$2"); shift 2 ;;
-	--all-kernels) all_kernels=1; shift ;;
+	--all-kernels) all_kernels=1 cycles=50; shift ;;
 	--fuzz-seconds | --kills)
 		[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "supervisor.sh: $1 needs a number" >&2; exit 2; }
 		if [ "$1" = --kills ]; then kills=$2; else fuzz_seconds=$2; fi
 		shift 2 ;;
-	*) sed -n '4,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ ${#kvers[@]} = 0 ]; then
@@ -58,6 +59,7 @@ for k in "${kvers[@]}"; do
 	fi
 	for suite in "${suites[@]}"; do
 		args=()
+		[ "$suite" = supervisor ] && args=("$cycles")
 		[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 		[ "$suite" = faults ] && args=("$kills")
 		timeout=$((1500 + 2 * fuzz_seconds + 10 * kills))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# supervisor_guest.sh - runs INSIDE a test guest (tests/vm/guest.sh) as root:
+# supervisor_guest.sh [CYCLES] - runs INSIDE a test guest (tests/vm/guest.sh) as root:
 # loads sakura.ko and proves supervisor mode end to end with the real kserver.
 #
 #   1. /dev/sakura exists, 0600; every misuse of the interface is refused
@@ -17,7 +17,7 @@
 #   4. a wrk smoke run with zero errors
 #   5. rmmod while a server runs is refused, and the server keeps serving
 #   6. kill -9 of kserver under load, then rmmod succeeds
-#   7. 50 load / serve / stop / unload cycles
+#   7. CYCLES (default 50) load / serve / stop / unload cycles
 # Ends with "N passed, N failed". dmesg and taint are checked by guest.sh.
 set -u
 
@@ -334,8 +334,9 @@ unload
 result "kill -9 under load, then rmmod succeeds" $?
 
 # --- 7. load / serve / stop / unload cycles -----------------------------------------
+cycles=${1:-50}
 cycles_ok=0
-for i in $(seq 50); do
+for i in $(seq "$cycles"); do
 	insmod "$ko" || break
 	start_server "cycle" "$work/root" --mode supervisor || break
 	curl -sf -o /dev/null "http://$addr/hello.txt" || break
@@ -343,8 +344,8 @@ for i in $(seq 50); do
 	unload || break
 	cycles_ok=$i
 done
-[ "$cycles_ok" = 50 ]
-result "50 load/serve/stop/unload cycles ($cycles_ok done)" $?
+[ "$cycles_ok" = "$cycles" ]
+result "$cycles load/serve/stop/unload cycles ($cycles_ok done)" $?
 sakura_loaded && rmmod sakura
 
 summary
