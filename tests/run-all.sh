@@ -19,7 +19,7 @@ suites=(
 	"supervisor mode in QEMU guests (6.1, 6.12)|tests/vm/supervisor.sh"
 )
 
-total_pass=0 total_fail=0 total_skip=0 failed_suites=()
+total_pass=0 total_fail=0 total_skip=0 failed_suites=() failed_lines=()
 for s in "${suites[@]}"; do
 	name=${s%%|*} cmd=${s#*|}
 	printf '\n=== %s\n' "$name"
@@ -27,6 +27,10 @@ for s in "${suites[@]}"; do
 	bash -c "$cmd" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if ((rc != 0)) || [[ ! $line =~ \ 0\ failed ]]; then
+		# what failed, repeated in the summary: CI shows only the tail of the output
+		failed_lines+=("$(grep -E 'FAIL|not ok|^Traceback|[Ee]rror' "$log" | grep -v ' 0 failed' | tail -n 15 | sed "s|^|  $name: |")")
+	fi
 	rm -f "$log"
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 		total_pass=$((total_pass + BASH_REMATCH[1]))
@@ -42,6 +46,7 @@ for s in "${suites[@]}"; do
 done
 
 printf '\n=== summary\n'
+for f in "${failed_lines[@]}"; do [[ -z $f ]] || printf '%s\n' "$f"; done
 for f in "${failed_suites[@]}"; do echo "FAILED: $f"; done
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 ((total_fail == 0 && ${#failed_suites[@]} == 0))

@@ -161,24 +161,37 @@ for kver in "${KVERS[@]}"; do
 
     # user-mode NIC + hostfwd (what `make vm-run` will use)
     name="$kver fwd"
-    port=""
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 20000))
-        if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
-    done
+    # A port below the ephemeral range (ip_local_port_range starts at 32768) that no
+    # socket of any state holds: a client socket or a TIME_WAIT left by the load suites
+    # on an ephemeral port makes QEMU's hostfwd bind fail.
     fo=$base/fwd
-    rm -rf -- "$fo"; mkdir -p -- "$fo"
-    LOG=$fo/guest-sh.log
-    t0=$SECONDS
-    "$GUEST" --kver "$kver" --out "$fo" --quiet --timeout 300 --fwd "$port:8080" -- "$SELF" --guest fwd 8080 >"$LOG" 2>&1 &
-    gpid=$!
-    while kill -0 "$gpid" 2>/dev/null && [[ ! -e $fo/ready ]]; do sleep 0.2; done
-    body=""
-    if [[ -e $fo/ready ]]; then
-        body=$(curl -s --max-time 20 "http://127.0.0.1:$port/index.html" || true)
-    fi
-    touch "$fo/done"
-    RC=0; wait "$gpid" || RC=$?
+    for attempt in 1 2 3; do
+        port=""
+        for _ in $(seq 50); do
+            p=$((20000 + RANDOM % 12000))
+            if ! ss -Htan "( sport = :$p or dport = :$p )" | grep -q .; then port=$p; break; fi
+        done
+        rm -rf -- "$fo"; mkdir -p -- "$fo"
+        LOG=$fo/guest-sh.log
+        t0=$SECONDS
+        "$GUEST" --kver "$kver" --out "$fo" --quiet --timeout 300 --fwd "$port:8080" -- "$SELF" --guest fwd 8080 >"$LOG" 2>&1 &
+        gpid=$!
+        while kill -0 "$gpid" 2>/dev/null && [[ ! -e $fo/ready ]]; do sleep 0.2; done
+        body=""
+        if [[ -e $fo/ready ]]; then
+            # slirp accepts on the host at once; under TCG the guest side may lag
+            for _ in 1 2 3 4 5; do
+                body=$(curl -s --max-time 20 "http://127.0.0.1:$port/index.html" || true)
+                [[ -z $body ]] || break
+                sleep 1
+            done
+        fi
+        touch "$fo/done"
+        RC=0; wait "$gpid" || RC=$?
+        # only a lost race for the port is retried (another socket took it meanwhile)
+        grep -q 'host forwarding' "$LOG" 2>/dev/null && [[ $RC -ne 0 ]] || break
+        echo "selftest:   ($kver) port $port taken, retrying"
+    done
     echo "selftest:   ($kver) guest.sh rc=$RC in $((SECONDS - t0))s, curl got: ${body:-nothing}"
     if [[ $RC -eq 0 && $body == "fwd-ok $kver" ]]; then ok "$name"; else bad "$name" "rc=$RC body='$body'"; show_log; fi
 
