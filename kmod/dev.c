@@ -58,7 +58,7 @@ static void sakura_server_free(struct kref *ref)
 	kvfree(srv->mime);
 	vfree(srv->shm);
 	kvfree(srv);
-	atomic_long_dec(&sakura_live.servers);
+	sakura_live_dec(servers);
 }
 
 void sakura_server_put(struct sakura_server *srv)
@@ -290,7 +290,7 @@ static struct sakura_server *sakura_server_new(struct file *file,
 	for (i = 0; i < r->ncores; i++)
 		sakura_core_init(srv, i, r);
 	srv->tgid = get_pid(task_tgid(current));
-	atomic_long_inc(&sakura_live.servers);
+	sakura_live_inc(servers);
 	return srv;
 
 err_mime:

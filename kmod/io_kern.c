@@ -19,7 +19,6 @@
 #include <linux/socket.h>
 #include <linux/stat.h>
 #include <linux/timekeeping.h>
-#include <net/inet_sock.h>
 #include <net/sock.h>
 
 #include "sakura.h"
@@ -98,7 +97,7 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 		core->bounce = kvmalloc(SAKURA_BOUNCE_SIZE, GFP_KERNEL);
 		if (!core->bounce)
 			return -ENOMEM;
-		atomic_long_inc(&sakura_live.buffers);
+		sakura_live_inc(buffers);
 	}
 	n = kernel_read(file, core->bounce,
 			min_t(size_t, len, SAKURA_BOUNCE_SIZE), &pos);
@@ -168,7 +167,7 @@ static void sakura_fput(struct sakura_core *core, struct file *file)
 	if (file_count(file) == 1)
 		core->files_put++;
 	fput(file);
-	atomic_long_dec(&sakura_live.file_refs);
+	sakura_live_dec(file_refs);
 }
 
 static void sakura_fcache_drop(struct sakura_core *core,
@@ -211,7 +210,7 @@ static struct file *sakura_open_file(struct sakura_core *core,
 		    e->file->f_path.mnt == path->mnt) {
 			e->used_ms = core->w.now_ms;
 			core->fcache_hits++;
-			atomic_long_inc(&sakura_live.file_refs);
+			sakura_live_inc(file_refs);
 			return get_file(e->file);
 		}
 	}
@@ -219,12 +218,12 @@ static struct file *sakura_open_file(struct sakura_core *core,
 			   current_cred());
 	if (IS_ERR(file))
 		return file;
-	atomic_long_inc(&sakura_live.file_refs);
+	sakura_live_inc(file_refs);
 	if (!e)
 		return file;
 	core->fcache_misses++;
 	sakura_fcache_drop(core, e);
-	atomic_long_inc(&sakura_live.file_refs);
+	sakura_live_inc(file_refs);
 	e->file = get_file(file);
 	e->used_ms = core->w.now_ms;
 	core->fcache_n++;
@@ -323,7 +322,7 @@ static void *sakura_buf_get(struct ks_worker *w)
 	}
 	b = kvmalloc(KS_CONN_BUF_SIZE, GFP_KERNEL_ACCOUNT);
 	if (b)
-		atomic_long_inc(&sakura_live.buffers);
+		sakura_live_inc(buffers);
 	return b;
 }
 
@@ -333,7 +332,7 @@ static void sakura_buf_put(struct ks_worker *w, void *buf)
 
 	if (core->nfree_bufs >= SAKURA_FREE_BUFS_MAX) {
 		kvfree(buf);
-		atomic_long_dec(&sakura_live.buffers);
+		sakura_live_dec(buffers);
 		return;
 	}
 	*(void **)buf = core->free_bufs;
@@ -348,14 +347,14 @@ void sakura_core_free_bufs(struct sakura_core *core)
 	while ((b = core->free_bufs)) {
 		core->free_bufs = *(void **)b;
 		kvfree(b);
-		atomic_long_dec(&sakura_live.buffers);
+		sakura_live_dec(buffers);
 	}
 	core->nfree_bufs = 0;
 	sakura_fcache_sweep(core, true);
 	if (core->bounce) {
 		kvfree(core->bounce);
 		core->bounce = NULL;
-		atomic_long_dec(&sakura_live.buffers);
+		sakura_live_dec(buffers);
 	}
 }
 
@@ -370,28 +369,6 @@ static u16 sakura_log_str(char *dst, u32 cap, struct ks_str s, u8 *flags)
 	return n;
 }
 
-/*
- * The client's address read from the socket itself. kernel_getpeername()
- * refuses a connection the client has reset already (TCP_CLOSE: -ENOTCONN)
- * although its request may still be queued and answered; the address
- * fields stay valid until the socket is released.
- */
-static void sakura_sock_peer(const struct sock *sk, struct ks_peer *p)
-{
-	const struct inet_sock *inet = inet_sk(sk);
-
-	if (sk->sk_family == AF_INET) {
-		p->family = 4;
-		memcpy(p->addr, &inet->inet_daddr, 4);
-	} else if (sk->sk_family == AF_INET6) {
-		p->family = 6;
-		memcpy(p->addr, &sk->sk_v6_daddr, 16);
-	} else {
-		return;
-	}
-	p->port = ntohs(inet->inet_dport);
-}
-
 /* One record into the core's log ring, or counted as dropped. */
 static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 {
@@ -401,12 +378,8 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 	u32 head = smp_load_acquire(&ring->head);
 	u32 tail = core->log_tail;
 	struct sakura_log_rec *out;
-	struct ks_peer peer = rec->peer;
+	const struct ks_peer *peer = &rec->peer;
 	u8 flags = 0;
-
-	/* adopted after the client's RST: worker.c's getpeername failed */
-	if (!peer.family)
-		sakura_sock_peer(sc->sock->sk, &peer);
 
 	if (tail - head >= core->log_entries) {
 		core->log_dropped++;
@@ -417,9 +390,9 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 	out->time = rec->time;
 	out->body_bytes = rec->body_bytes;
 	out->status = rec->status;
-	out->family = peer.family;
-	out->port = peer.port;
-	memcpy(out->addr, peer.addr, sizeof(out->addr));
+	out->family = peer->family;
+	out->port = peer->port;
+	memcpy(out->addr, peer->addr, sizeof(out->addr));
 	out->request_len = sakura_log_str(out->request, sizeof(out->request),
 					  rec->request, &flags);
 	out->referer_len = sakura_log_str(out->referer, sizeof(out->referer),

@@ -13,7 +13,23 @@
 
 #include "sakura.h"
 
-struct sakura_live sakura_live;
+DEFINE_PER_CPU(struct sakura_live, sakura_live);
+
+/* a moment's sum: exact once nothing runs (unload, the tests' idle checks) */
+void sakura_live_sum(struct sakura_live *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct sakura_live *l = per_cpu_ptr(&sakura_live, cpu);
+
+		sum->servers += READ_ONCE(l->servers);
+		sum->conns += READ_ONCE(l->conns);
+		sum->buffers += READ_ONCE(l->buffers);
+		sum->file_refs += READ_ONCE(l->file_refs);
+	}
+}
 
 static const char *const sakura_mode_names[] = {
 	[SAKURA_MODE_USER] = "user",
@@ -37,13 +53,12 @@ static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
 static int sakura_proc_show(struct seq_file *m, void *v)
 {
 	struct sakura_server *srv;
+	struct sakura_live live;
 	u32 i;
 
+	sakura_live_sum(&live);
 	seq_printf(m, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld\n",
-		   atomic_long_read(&sakura_live.servers),
-		   atomic_long_read(&sakura_live.conns),
-		   atomic_long_read(&sakura_live.buffers),
-		   atomic_long_read(&sakura_live.file_refs));
+		   live.servers, live.conns, live.buffers, live.file_refs);
 	mutex_lock(&sakura_lock);
 	list_for_each_entry(srv, &sakura_servers, node) {
 		seq_printf(m, "server pid %d mode %s state %s cores %u switches %llu\n",
@@ -84,19 +99,16 @@ err_cache:
 
 static void __exit sakura_exit(void)
 {
+	struct sakura_live live;
+
 	sakura_dev_exit();
 	remove_proc_entry("sakura", NULL);
 	sakura_conn_cache_exit();
 	/* every server is gone by now: anything still counted leaked */
-	if (atomic_long_read(&sakura_live.servers) ||
-	    atomic_long_read(&sakura_live.conns) ||
-	    atomic_long_read(&sakura_live.buffers) ||
-	    atomic_long_read(&sakura_live.file_refs))
+	sakura_live_sum(&live);
+	if (live.servers || live.conns || live.buffers || live.file_refs)
 		pr_err("sakura: leak at unload: servers %ld conns %ld buffers %ld file_refs %ld\n",
-		       atomic_long_read(&sakura_live.servers),
-		       atomic_long_read(&sakura_live.conns),
-		       atomic_long_read(&sakura_live.buffers),
-		       atomic_long_read(&sakura_live.file_refs));
+		       live.servers, live.conns, live.buffers, live.file_refs);
 	pr_info("sakura: unloaded\n");
 }
 

@@ -17,6 +17,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
+#include <linux/percpu.h>
 #include <linux/pid.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -125,15 +126,25 @@ struct sakura_server {
  * What the module holds right now, over every server: shown in /proc/sakura
  * and checked at unload, so a leak is seen in dmesg and by the tests (our
  * slab cache may be merged with another, so /proc/slabinfo cannot tell).
+ *
+ * Per-CPU plain counters: the hot path (file-cache hit, open, fput, buffer
+ * get/put) does one this_cpu_inc/dec on its own CPU's line, no locked RMW
+ * on a shared line. A get on one CPU and its put on another leave the two
+ * per-CPU values unbalanced; only the sum over all CPUs means anything.
  */
 struct sakura_live {
-	atomic_long_t servers;		/* struct sakura_server */
-	atomic_long_t conns;		/* struct sakura_conn */
-	atomic_long_t buffers;		/* request and bounce buffers */
-	atomic_long_t file_refs;	/* struct file references held */
+	long servers;			/* struct sakura_server */
+	long conns;			/* struct sakura_conn */
+	long buffers;			/* request and bounce buffers */
+	long file_refs;			/* struct file references held */
 };
 
-extern struct sakura_live sakura_live;
+DECLARE_PER_CPU(struct sakura_live, sakura_live);
+
+#define sakura_live_inc(field)	this_cpu_inc(sakura_live.field)
+#define sakura_live_dec(field)	this_cpu_dec(sakura_live.field)
+
+void sakura_live_sum(struct sakura_live *sum);
 
 extern struct mutex sakura_lock;
 extern struct list_head sakura_servers;

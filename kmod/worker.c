@@ -149,7 +149,7 @@ static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
 	sc->res = res;
 	if (sakura_cq_post(core, op, sc->fd, sc->user_data, res)) {
 		kmem_cache_free(sakura_conn_cache, sc);
-		atomic_long_dec(&sakura_live.conns);
+		sakura_live_dec(conns);
 		return;
 	}
 	/* user space moved its head backwards: keep it until there is room */
@@ -168,7 +168,7 @@ static void sakura_done_flush(struct sakura_core *core)
 		list_del(&sc->node);
 		core->ndone--;
 		kmem_cache_free(sakura_conn_cache, sc);
-		atomic_long_dec(&sakura_live.conns);
+		sakura_live_dec(conns);
 	}
 }
 
@@ -191,26 +191,30 @@ static void sakura_conn_after(struct sakura_core *core,
 	}
 }
 
-static void sakura_peer(struct socket *sock, struct ks_peer *p)
+/*
+ * The client's address, read from the socket's own fields: they are set when
+ * the connection is accepted and stay until the socket is released.
+ * kernel_getpeername() would refuse a connection the client has reset
+ * already (TCP_CLOSE: -ENOTCONN) although its request may still be queued,
+ * answered and logged.
+ */
+static void sakura_peer(const struct sock *sk, struct ks_peer *p)
 {
-	struct sockaddr_storage ss;
+	const struct inet_sock *inet = inet_sk(sk);
 
 	memset(p, 0, sizeof(*p));
-	if (kernel_getpeername(sock, (struct sockaddr *)&ss) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&ss;
-
+	if (sk->sk_family == AF_INET) {
 		p->family = 4;
-		memcpy(p->addr, &in->sin_addr, 4);
-		p->port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&ss;
-
+		memcpy(p->addr, &inet->inet_daddr, 4);
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (sk->sk_family == AF_INET6) {
 		p->family = 6;
-		memcpy(p->addr, &in6->sin6_addr, 16);
-		p->port = ntohs(in6->sin6_port);
+		memcpy(p->addr, &sk->sk_v6_daddr, 16);
+#endif
+	} else {
+		return;
 	}
+	p->port = ntohs(inet->inet_dport);
 }
 
 /* Only connected TCP sockets: nothing that could carry files (no cycles). */
@@ -254,7 +258,7 @@ static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 		err = -ENOMEM;
 		goto err_fput;
 	}
-	atomic_long_inc(&sakura_live.conns);
+	sakura_live_inc(conns);
 	sc->core = core;
 	sc->file = file;
 	sc->sock = sock;
@@ -266,7 +270,7 @@ static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 		ks_conn_resume(&sc->c, &core->w, h);
 	else
 		ks_conn_init(&sc->c, &core->w, h);
-	sakura_peer(sock, &sc->c.peer);
+	sakura_peer(sock->sk, &sc->c.peer);
 	tcp_sock_set_nodelay(sock->sk);
 	list_add_tail(&sc->node, &core->conns);
 	core->nconns++;
@@ -621,7 +625,7 @@ void sakura_core_teardown(struct sakura_core *core)
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
 		list_del(&sc->node);
 		kmem_cache_free(sakura_conn_cache, sc);
-		atomic_long_dec(&sakura_live.conns);
+		sakura_live_dec(conns);
 	}
 	core->ndone = 0;
 	sakura_core_free_bufs(core);
