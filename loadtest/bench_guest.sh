@@ -7,7 +7,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-ko=$top/build/kmod/$(uname -r)/sakura.ko
+. "$top/tests/vm/guest_lib.sh"
 echo "guest: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 / 1024 " MiB" }' /proc/meminfo)"
 ulimit -n 65536
 # wrk and 256 connections x 4 servers: plenty of ports, short TIME_WAIT reuse
@@ -15,10 +15,7 @@ sysctl -qw net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
 insmod "$ko" || exit 1
 python3 "$top/loadtest/bench.py" --out "$VM_OUT" --docroot /tmp/kserver-bench-root "$@"
 rc=$?
-for _ in $(seq 50); do
-	rmmod sakura 2>/dev/null && break
-	sleep 0.2
-done
+sakura_unload 2>/dev/null
 if grep -q '^sakura ' /proc/modules; then
 	echo "bench: sakura.ko did not unload"
 	rc=1

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ks_port.h"
+#include "mime.h"
 
 #define FZ_CHECK(cond, ...)                                                  \
 	do {                                                                 \
@@ -164,6 +165,21 @@ bad:
 	free(dec);
 	free(segs);
 	return -EINVAL;
+}
+
+/* the built-in MIME table, built once per process */
+static inline const struct ks_mime_table *fz_mime(void)
+{
+	static u64 blob[KS_MIME_BLOB_MAX / 8];
+	static bool built;
+
+	if (!built) {
+		if (ks_mime_build(ks_mime_builtin, strlen(ks_mime_builtin), blob,
+				  sizeof(blob)))
+			abort();
+		built = true;
+	}
+	return (const struct ks_mime_table *)blob;
 }
 
 #endif /* KS_FUZZ_COMMON_H */

@@ -57,20 +57,6 @@ struct fz_run {
 	struct fz_state st[FZ_CONNS];
 };
 
-static const struct ks_mime_table *fz_mime(void)
-{
-	static u64 blob[KS_MIME_BLOB_MAX / 8];
-	static bool built;
-
-	if (!built) {
-		if (ks_mime_build(ks_mime_builtin, strlen(ks_mime_builtin), blob,
-				  sizeof(blob)))
-			abort();
-		built = true;
-	}
-	return (const struct ks_mime_table *)blob;
-}
-
 /* A connection ended (closed or handed over): nothing of it may be left. */
 static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 {

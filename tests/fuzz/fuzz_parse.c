@@ -29,20 +29,6 @@
 
 #define FZ_DATA_MAX (64u * 1024)
 
-static const struct ks_mime_table *fz_mime(void)
-{
-	static u64 blob[KS_MIME_BLOB_MAX / 8];
-	static bool built;
-
-	if (!built) {
-		if (ks_mime_build(ks_mime_builtin, strlen(ks_mime_builtin), blob,
-				  sizeof(blob)))
-			abort();
-		built = true;
-	}
-	return (const struct ks_mime_table *)blob;
-}
-
 /* --- the head scanner: in one go versus in pieces --- */
 
 static int fz_scan(const char *buf, u32 len, u32 seed)

@@ -14,14 +14,8 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-kver=$(uname -r)
-ko=$top/build/kmod/$kver/sakura.ko
-# shellcheck source=tests/http/lib.sh
-. "$top/tests/http/lib.sh"
-export TMPDIR=/tmp
-work=$(mktemp -d /tmp/slow-guest.XXXXXX)
-trap cleanup_work EXIT
-ulimit -n 65536
+. "$top/tests/vm/guest_lib.sh"
+guest_work slow-guest
 # the tree is shared with the host, where it may be rebuilt or edited (bash
 # reads a script as it runs): run copies
 cp "$KSERVER" "$work/kserver" && KSERVER=$work/kserver
@@ -33,15 +27,6 @@ slow=$work/tests/slow
 args=("$@")
 [ $# -gt 0 ] || args=(--small)
 
-# unload, retrying briefly: a killed server's last release may still run
-unload() {
-	for _ in $(seq 50); do
-		rmmod sakura 2>/dev/null && return 0
-		sleep 0.1
-	done
-	rmmod sakura
-}
-
 slow_run() {
 	local m=$1 t0=$SECONDS rc
 	shift
@@ -51,7 +36,6 @@ slow_run() {
 		"$work/$m.out" "$rc"
 }
 
-echo "guest: $kver, $(nproc) CPUs"
 insmod "$ko"
 result "insmod $ko" $?
 
@@ -74,6 +58,6 @@ rm -rf "$work/big"
 
 slow_run supervisor "${args[@]}"
 
-unload
+sakura_unload
 result "rmmod sakura" $?
 summary

@@ -18,39 +18,16 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-kver=$(uname -r)
-ko=$top/build/kmod/$kver/sakura.ko
 CTL=$top/build/kserverctl
 kills=${1:-50}
-# shellcheck source=tests/http/lib.sh
-. "$top/tests/http/lib.sh"
-export TMPDIR=/tmp
-work=$(mktemp -d /tmp/sakura-faults.XXXXXX)
-trap cleanup_work EXIT
-ulimit -n 65536
-
-# live - the "module live_*" line of /proc/sakura
-live() {
-	head -n 1 /proc/sakura
-}
-
-# idle - the module holds nothing (waits at most 10 s: teardown is the last
-# fput of the device file, which can run just after the process is reaped)
-idle() {
-	for _ in $(seq 100); do
-		live | grep -qx 'module live_servers 0 live_conns 0 live_buffers 0 live_file_refs 0' &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$top/tests/vm/guest_lib.sh"
+guest_work sakura-faults
 
 # no_errors FILE - wrk ran and saw no socket error and no non-2xx answer
 no_errors() {
 	grep -q 'Requests/sec' "$1" && ! grep -qE 'Socket errors|Non-2xx' "$1"
 }
 
-echo "guest: $kver, $(nproc) CPUs"
 insmod "$ko"
 result "insmod $ko" $?
 mkdir -p "$work/root"
@@ -91,8 +68,8 @@ for i in $(seq "$kills"); do
 		wait "$server_pid" 2>/dev/null
 	fi
 	server_pid=
-	if ! idle; then
-		echo "  kill $i ($mode): $(live)"
+	if ! sakura_idle; then
+		echo "  kill $i ($mode): $(sakura_live)"
 		left=$((left + 1))
 	fi
 done
@@ -159,8 +136,8 @@ else
 fi
 
 # --- 4. nothing left ----------------------------------------------------------
-idle
-result "the module holds nothing: $(live)" $?
+sakura_idle
+result "the module holds nothing: $(sakura_live)" $?
 [ "$(cat /sys/module/sakura/refcnt)" = 0 ]
 result "the module's use count is 0" $?
 rmmod sakura

@@ -11,17 +11,11 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-kver=$(uname -r)
 seconds=${1:-30}
-ko=${2:-$top/build/kmod/$kver/sakura.ko}	# another build, e.g. to prove a check
-# shellcheck source=tests/http/lib.sh
-. "$top/tests/http/lib.sh"
-export TMPDIR=/tmp
-work=$(mktemp -d /tmp/sakura-fuzz.XXXXXX)
-trap cleanup_work EXIT
-ulimit -n 65536
+. "$top/tests/vm/guest_lib.sh"
+ko=${2:-$ko}	# another build, e.g. to prove a check
+guest_work sakura-fuzz
 
-echo "guest: $kver, $(nproc) CPUs"
 insmod "$ko"
 result "insmod $ko" $?
 

@@ -64,16 +64,12 @@ for suite in "${suites[@]}"; do
 	args=()
 	[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 	[ "$suite" = faults ] && args=("$kills")
-	out=$top/build/vm/runs/debug-$suite
 	# no_timer_check: under a loaded TCG host the IO-APIC timer check at boot
-	# can fail and panic (seen once with Debian's 6.1); KVM guests skip it too
-	tests/vm/guest.sh --kver "$KREL" --kernel "$BZIMAGE" --moddir "$MODDIR" \
-		--smp 2 --mem 4G --timeout "$timeout" --out "$out" \
-		--cmdline no_timer_check -- \
+	# can fail and panic (seen once with Debian's 6.1); KVM guests skip it too.
+	# guest.sh also fails the run on anything kmemleak reports after the script.
+	guest_suite "$KREL, $suite" "$top/build/vm/runs/debug-$suite" \
+		--kver "$KREL" --kernel "$BZIMAGE" --moddir "$MODDIR" \
+		--smp 2 --mem 4G --timeout "$timeout" --cmdline no_timer_check -- \
 		"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
-	rc=$?
-	# a dirty dmesg, a bad taint, a kmemleak report or a dead guest fail the run
-	tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
-	counted "$KREL, $suite" "$out/console.txt" "$rc"
 done
 summary

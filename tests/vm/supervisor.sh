@@ -63,13 +63,9 @@ for k in "${kvers[@]}"; do
 		[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 		[ "$suite" = faults ] && args=("$kills")
 		timeout=$((1500 + 2 * fuzz_seconds + 10 * kills))
-		out=$top/build/vm/runs/$suite-$k
-		tests/vm/guest.sh --kver "$k" --timeout "$timeout" --out "$out" -- \
+		guest_suite "$k, $suite" "$top/build/vm/runs/$suite-$k" \
+			--kver "$k" --timeout "$timeout" -- \
 			"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
-		rc=$?
-		# a dirty dmesg, a bad taint or a dead guest fail the run
-		tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
-		counted "$k, $suite" "$out/console.txt" "$rc"
 	done
 done
 summary

@@ -22,15 +22,9 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-kver=$(uname -r)
-ko=$top/build/kmod/$kver/sakura.ko
 KSERVER=$top/build/kserver
-# shellcheck source=tests/http/lib.sh
-. "$top/tests/http/lib.sh"
-export TMPDIR=/tmp
-work=$(mktemp -d /tmp/sakura-guest.XXXXXX)
-trap cleanup_work EXIT
-ulimit -n 65536
+. "$top/tests/vm/guest_lib.sh"
+guest_work sakura-guest
 
 # counted output of a sub-suite: its closing line, folded into ours
 run_counted() {
@@ -46,16 +40,6 @@ sakura_loaded() {
 	grep -q '^sakura ' /proc/modules
 }
 
-# unload, retrying briefly: a killed server's last release may still run
-unload() {
-	for _ in $(seq 50); do
-		rmmod sakura 2>/dev/null && return 0
-		sleep 0.1
-	done
-	rmmod sakura
-}
-
-echo "guest: $kver, $(nproc) CPUs"
 insmod "$ko"
 result "insmod $ko" $?
 mode=$(stat -c %a /dev/sakura 2>/dev/null)
@@ -330,7 +314,7 @@ kill -KILL "$server_pid"
 wait "$server_pid" 2>/dev/null
 server_pid=
 wait "$wrk_pid"
-unload
+sakura_unload
 result "kill -9 under load, then rmmod succeeds" $?
 
 # --- 7. load / serve / stop / unload cycles -----------------------------------------
@@ -341,7 +325,7 @@ for i in $(seq "$cycles"); do
 	start_server "cycle" "$work/root" --mode supervisor || break
 	curl -sf -o /dev/null "http://$addr/hello.txt" || break
 	stop_server || break
-	unload || break
+	sakura_unload || break
 	cycles_ok=$i
 done
 [ "$cycles_ok" = "$cycles" ]

@@ -23,18 +23,13 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-kver=$(uname -r)
-ko=$top/build/kmod/$kver/sakura.ko
 CTL=$top/build/kserverctl
 DURATION=${SWITCH_DURATION:-30}
 MIN_SWITCHES=${SWITCH_MIN:-200}
-# shellcheck source=tests/http/lib.sh
-. "$top/tests/http/lib.sh"
-export TMPDIR=/tmp
-work=$(mktemp -d /tmp/switch-guest.XXXXXX)
+. "$top/tests/vm/guest_lib.sh"
+guest_work switch-guest
 trap 'cleanup_work; kill $daemon_pid 2>/dev/null' EXIT
 daemon_pid=
-ulimit -n 65536
 # served from tmpfs: on the guest's 9p root every open is a round trip to
 # QEMU, which would measure 9p rather than kserver
 root=$work/root
@@ -67,7 +62,6 @@ get() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$addr/1k.bin"
 }
 
-echo "guest: $kver, $(nproc) CPUs"
 insmod "$ko"
 result "insmod $ko" $?
 
@@ -233,10 +227,7 @@ stop_server
 result "server exits 0 after the daemon run" $?
 
 # --- 5. unload ----------------------------------------------------------------
-for _ in $(seq 50); do
-	rmmod sakura 2>/dev/null && break
-	sleep 0.1
-done
+sakura_unload 2>/dev/null
 ! grep -q '^sakura ' /proc/modules
 result "rmmod after the switching servers exited" $?
 summary
