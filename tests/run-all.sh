@@ -29,7 +29,9 @@ for s in "${suites[@]}"; do
 	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if ((rc != 0)) || [[ ! $line =~ \ 0\ failed ]]; then
 		# what failed, repeated in the summary: CI shows only the tail of the output
-		failed_lines+=("$(grep -E 'FAIL|not ok|^Traceback|[Ee]rror' "$log" | grep -v ' 0 failed' | tail -n 15 | sed "s|^|  $name: |")")
+		what=$(grep -E 'FAIL|not ok|^Traceback|[Ee]rror' "$log" | grep -v ' 0 failed' | tail -n 15)
+		[ -n "$what" ] || what=$(tail -n 5 "$log")
+		failed_lines+=("$(sed "s|^|  $name: |" <<<"$what")")
 	fi
 	rm -f "$log"
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
