@@ -44,7 +44,6 @@ fi
 out=$top/build/stress
 rm -rf "$out"
 mkdir -p "$out"
-start=$(date +%s)
 
 suites=(
 	"HTTP conformance and adversarial inputs, user mode|tests/http/run.sh --serve-hidden"
@@ -79,40 +78,9 @@ for s in "${suites[@]}"; do
 done
 
 # --- tests/RELIABILITY.md -------------------------------------------------------
-report=$top/tests/RELIABILITY.md
 kvers=$(tests/vm/deps.sh 2>/dev/null | sed -n 's/^KVER_6[0-9]*=//p' | tr '\n' ' ')
-{
-	echo "# Reliability figures"
-	echo
-	echo "Written by \`make stress\` (tests/stress/run.sh$( ((quick)) && echo ' --quick')${STRESS_ONLY:+, only suites matching \`$STRESS_ONLY\`}) on"
-	echo "$(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- kmod kserver ctl tests || echo ' (with uncommitted changes)'),"
-	echo "guest kernels: ${kvers:-none}; $(($(date +%s) - start)) s in all."
-	echo "Every figure below was counted by the suite that ran it; a suite fails on"
-	echo "any crash, hang, lost request, leak, or dirty guest dmesg (BUG, WARNING,"
-	echo "Oops, refcount, leak, hung task)."
-	echo
-	echo "| suite | passed | failed | seconds |"
-	echo "|---|---:|---:|---:|"
-	while IFS='|' read -r n p f sec; do
-		echo "| $n | $p | $f | $sec |"
-	done <"$out/verdicts"
-	echo
-	echo "| what was counted | total | per run |"
-	echo "|---|---:|---|"
-	if [ -s "$out/figures" ]; then
-		awk '{ sum[$2] += $3; runs[$2] = runs[$2] (runs[$2] == "" ? "" : " + ") $3 }
-			END { for (k in sum) printf "| %s | %d | %s |\n", k, sum[k], runs[k] }' \
-			"$out/figures" | sort
-	fi
-	echo
-	if ((total_fail == 0)); then
-		echo "Result: $total_pass checks passed, none failed: zero crashes, zero lost"
-		echo "requests, zero leaks in every suite above."
-	else
-		echo "Result: $total_pass checks passed, **$total_fail failed**; see build/stress/."
-	fi
-} >"$report"
 printf '\n=== tests/RELIABILITY.md\n'
-cat "$report"
+tests/stress/report.sh "$out" "$top/tests/RELIABILITY.md" "Reliability figures" \
+	"\`make stress\` (tests/stress/run.sh$( ((quick)) && echo ' --quick')${STRESS_ONLY:+, only suites matching \`$STRESS_ONLY\`}; guest kernels: ${kvers:-none})"
 echo "$total_pass passed, $total_fail failed"
 ((total_fail == 0))

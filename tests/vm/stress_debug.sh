@@ -13,7 +13,8 @@
 # (default 50 kills); SUITE... picks a subset. guest.sh fails a run on any
 # KASAN/UBSAN/KFENCE/lockdep/BUG/WARNING line in dmesg, a taint beyond O/E,
 # or anything kmemleak reports after the suite. Each suite prints its counted
-# closing line; the last line sums them. Must run as root.
+# closing line; the last line sums them; tests/RELIABILITY-debug.md gets the
+# verdicts and figures (tests/stress/report.sh). Must run as root.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,8 +60,14 @@ if ! nice -n 19 make -s -C kmod KVER="$KREL" KDIR="$KDIR" BUILD="$top/build" mod
 	exit 1
 fi
 
+out=$top/build/stress-debug
+rm -rf "$out"
+mkdir -p "$out"
+: >"$out/verdicts"
+i=0
 for suite in "${suites[@]}"; do
 	echo "=== $suite on $KREL"
+	i=$((i + 1)) p0=$passed f0=$failed t1=$(date +%s)
 	args=()
 	[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 	[ "$suite" = faults ] && args=("$kills")
@@ -71,5 +78,13 @@ for suite in "${suites[@]}"; do
 		--kver "$KREL" --kernel "$BZIMAGE" --moddir "$MODDIR" \
 		--smp 2 --mem 4G --timeout "$timeout" --cmdline no_timer_check -- \
 		"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
+	printf '%s|%s|%s|%s\n' "$suite on $KREL" $((passed - p0)) $((failed - f0)) \
+		$(($(date +%s) - t1)) >>"$out/verdicts"
+	sed -n "s/^figure: \([a-z0-9_]*\) \([0-9]*\).*/$i \1 \2/p" \
+		"$top/build/vm/runs/debug-$suite/console.txt" >>"$out/figures"
 done
+echo "=== tests/RELIABILITY-debug.md"
+tests/stress/report.sh "$out" "$top/tests/RELIABILITY-debug.md" \
+	"Reliability figures, debug kernel" \
+	"\`make stress-debug\` (tests/vm/stress_debug.sh ${suites[*]}, fuzz $fuzz_seconds s, $kills kills; kernel $KREL: KASAN, KFENCE, UBSAN, lockdep, kmemleak, DEBUG_LIST, debugobjects)" >/dev/null
 summary
