@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# stress_debug.sh [--fuzz SECONDS] [--kills N] [--timeout S] [SUITE...] - make
+# stress_debug.sh [--fuzz SECONDS] [--kills N] [--cycles N] [--timeout S] [SUITE...] - make
 # stress-debug: the supervisor-mode VM suites in a 6.12 debug kernel.
 #
 # Builds (first run, ~1 h on 2 cores) or reuses the debug kernel of
 # tests/vm/debug_kernel.sh (KASAN, KFENCE, UBSAN, lockdep, kmemleak,
 # DEBUG_LIST, debugobjects, hung-task and soft-lockup detectors; cached in
 # /var/cache/kserver/debug-kernel/), builds sakura.ko against its tree, then
-# boots it (QEMU TCG, --smp 2 --mem 4G) for tests/vm/supervisor_guest.sh,
+# boots it (QEMU TCG, --smp 2 --mem 4G) for tests/vm/supervisor_guest.sh
+# (default 20 load/unload cycles),
 # tests/vm/fuzz_guest.sh (default 300 s) and tests/vm/faults_guest.sh
 # (default 50 kills); SUITE... picks a subset. guest.sh fails a run on any
 # KASAN/UBSAN/KFENCE/lockdep/BUG/WARNING line in dmesg, a taint beyond O/E,
@@ -21,15 +22,16 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"	# counted, summary
-fuzz_seconds=300 kills=50 timeout=7200
+fuzz_seconds=300 kills=50 cycles=20 timeout=7200
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fuzz) fuzz_seconds=$2; shift 2 ;;
 	--kills) kills=$2; shift 2 ;;
+	--cycles) cycles=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	supervisor|fuzz|faults) suites+=("$1"); shift ;;
-	*) sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ ${#suites[@]} -gt 0 ] || suites=(supervisor fuzz faults)
@@ -69,6 +71,7 @@ for suite in "${suites[@]}"; do
 	echo "=== $suite on $KREL"
 	i=$((i + 1)) p0=$passed f0=$failed t1=$(date +%s)
 	args=()
+	[ "$suite" = supervisor ] && args=("$cycles")
 	[ "$suite" = fuzz ] && args=("$fuzz_seconds")
 	[ "$suite" = faults ] && args=("$kills")
 	# no_timer_check: under a loaded TCG host the IO-APIC timer check at boot
@@ -86,5 +89,5 @@ done
 echo "=== tests/RELIABILITY-debug.md"
 tests/stress/report.sh "$out" "$top/tests/RELIABILITY-debug.md" \
 	"Reliability figures, debug kernel" \
-	"\`make stress-debug\` (tests/vm/stress_debug.sh ${suites[*]}, fuzz $fuzz_seconds s, $kills kills; kernel $KREL: KASAN, KFENCE, UBSAN, lockdep, kmemleak, DEBUG_LIST, debugobjects)" >/dev/null
+	"\`make stress-debug\` (tests/vm/stress_debug.sh ${suites[*]}, $cycles load/unload cycles, fuzz $fuzz_seconds s, $kills kills; kernel $KREL: KASAN, KFENCE, UBSAN, lockdep, kmemleak, DEBUG_LIST, debugobjects)" >/dev/null
 summary
