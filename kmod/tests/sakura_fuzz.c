@@ -43,6 +43,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -659,6 +660,31 @@ static int reap_child(pid_t pid, __u64 deadline)
 	return -1;
 }
 
+/*
+ * Everything a round forked is in its process group, and comes back to us
+ * when orphaned (we are a child subreaper): a chaos child may have
+ * registered its own server on the inherited file and sit in RUN_WORKER,
+ * which by design waits until UNREGISTER or a signal. Kill the group and
+ * reap it; -1 if some of it outlives SIGKILL past @deadline.
+ */
+static int reap_group(pid_t pgid, __u64 deadline, unsigned long *strays)
+{
+	kill(-pgid, SIGKILL);
+	for (;;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+
+		if (p > 0) {
+			(*strays)++;
+			continue;
+		}
+		if (p < 0 && errno == ECHILD)
+			return 0;
+		if (now_ms() >= deadline)
+			return -1;
+		usleep(5000);
+	}
+}
+
 static void dump_stacks(pid_t pid)
 {
 	char cmd[128];
@@ -695,6 +721,7 @@ int main(int argc, char **argv)
 	static char blob[KS_MIME_BLOB_MAX];
 	__u64 seconds = 20, seed = (__u64)time(NULL), deadline, s;
 	int hangs = 0, late = 0;
+	unsigned long strays = 0;
 	char line[256], buf[64];
 	FILE *f;
 
@@ -728,6 +755,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)seconds, root);
 	fflush(stdout);
 
+	/* orphans of a round are reparented to us, to be reaped */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return 1;
 	s = seed | 1;
 	deadline = now_ms() + seconds * 1000;
 	while (now_ms() < deadline && !hangs) {
@@ -739,25 +769,37 @@ int main(int argc, char **argv)
 
 		if (pid < 0)
 			break;
-		if (!pid)
+		if (!pid) {
+			setpgid(0, 0);
 			run_round(rseed, ms);
+		}
+		setpgid(pid, pid);	/* whichever of us runs first */
 		atomic_fetch_add(&st->rounds, 1);
-		if (!reap_child(pid, now_ms() + kill_at))
-			continue;
-		if (kill_at < ms)
-			atomic_fetch_add(&st->ends[4], 1);
-		else
-			late++;		/* its clean end took long: see stuck */
-		kill(pid, SIGKILL);
-		if (reap_child(pid, now_ms() + 10000)) {
-			printf("round seed %llu: the child outlives SIGKILL by 10 s\n",
+		if (reap_child(pid, now_ms() + kill_at)) {
+			if (kill_at < ms)
+				atomic_fetch_add(&st->ends[4], 1);
+			else
+				late++;	/* its clean end took long: see stuck */
+			kill(pid, SIGKILL);
+			if (reap_child(pid, now_ms() + 10000)) {
+				printf("round seed %llu: the child outlives SIGKILL by 10 s\n",
+				       (unsigned long long)rseed);
+				dump_stacks(pid);
+				hangs++;
+				continue;
+			}
+		}
+		if (reap_group(pid, now_ms() + 10000, &strays)) {
+			printf("round seed %llu: a process it forked outlives SIGKILL by 10 s\n",
 			       (unsigned long long)rseed);
-			dump_stacks(pid);
+			if (system("ps -eo pid,ppid,pgid,stat,wchan:30,comm | grep -E 'PID|sakura_fuzz'"))
+				fprintf(stderr, "cannot list the processes\n");
 			hangs++;
 		}
 	}
 
-	snprintf(buf, sizeof(buf), "no round hung (a child that outlives SIGKILL)");
+	snprintf(buf, sizeof(buf),
+		 "no round hung (a process of its group that outlives SIGKILL)");
 	result(buf, !hangs);
 	result("rounds ran", atomic_load(&st->rounds) > 0 && atomic_load(&st->sqes) > 0);
 	snprintf(line, sizeof(line),
@@ -772,10 +814,10 @@ int main(int argc, char **argv)
 	       f && fgets(buf, sizeof(buf), f) && atoi(buf) == 0);
 	if (f)
 		fclose(f);
-	printf("  ends: clean %lu, exit %lu, close %lu, SIGKILL self %lu, killed %lu\n",
+	printf("  ends: clean %lu, exit %lu, close %lu, SIGKILL self %lu, killed %lu; forked processes left by rounds, killed: %lu\n",
 	       atomic_load(&st->ends[0]), atomic_load(&st->ends[1]),
 	       atomic_load(&st->ends[2]), atomic_load(&st->ends[3]),
-	       atomic_load(&st->ends[4]));
+	       atomic_load(&st->ends[4]), strays);
 	printf("figure: kernel_fuzz_rounds %lu\n", atomic_load(&st->rounds));
 	printf("figure: kernel_fuzz_ioctls %lu\n", atomic_load(&st->ioctls));
 	printf("figure: kernel_fuzz_sakura_calls %lu\n", atomic_load(&st->sqes));

@@ -42,6 +42,25 @@ rc=$?
 grep -vE '^(ok|figure:)' "$out" | head -40
 grep -E '^(ok|FAIL|figure:)' "$out"
 counted "sakura_fuzz, $seconds s" "$out" "$rc"
+if [ "$rc" != 0 ]; then
+	# who still holds the module: its servers, and every process with
+	# /dev/sakura open or mapped, with where it waits
+	echo "  --- /proc/sakura"
+	sed 's/^/  /' /proc/sakura
+	echo "  --- refcnt $(cat /sys/module/sakura/refcnt)"
+	for p in /proc/[0-9]*; do
+		if ls -l "$p/fd" 2>/dev/null | grep -q sakura || grep -q sakura "$p/maps" 2>/dev/null; then
+			echo "  --- pid ${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline") state $(awk '/^State/ { print $2 }' "$p/status") wchan $(cat "$p/wchan")"
+			ls -l "$p/fd" 2>/dev/null | grep sakura | sed 's/^/    /'
+			grep sakura "$p/maps" 2>/dev/null | sed 's/^/    /'
+			for t in "$p"/task/*; do
+				echo "    task ${t##*/}: $(awk '/^State/ { print $2 }' "$t/status") $(cat "$t/wchan")"
+				sed 's/^/      /' "$t/stack" 2>/dev/null
+			done
+		fi
+	done
+	ps -eo pid,ppid,stat,wchan:30,comm | grep -E 'sakura|kserver|PID' | sed 's/^/  /'
+fi
 
 # nothing was left behind: the module unloads and loads again
 rmmod sakura
