@@ -45,7 +45,7 @@ if [ "$host" = 1 ]; then
 	kernel=host
 	out=$top/build/bench/host
 	rm -rf "$out"
-	cmd="make bench-host${BENCH_ARGS:+ BENCH_ARGS='$BENCH_ARGS'}"
+	cmd="make bench-host${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
 	guest="this machine ($(nproc) CPUs), loopback, no VM"
 	python3 loadtest/bench.py --out "$out" --servers nginx,user \
 		--docroot /dev/shm/kserver-bench-root --kernel host \
@@ -61,7 +61,7 @@ else
 	out=$top/build/bench/$kver
 	rm -rf "$out"
 	make -s -C kmod BUILD="$top/build" KVER="$kver" module
-	cmd="make bench${KVER:+ KVER=$KVER}${BENCH_ARGS:+ BENCH_ARGS='$BENCH_ARGS'}"
+	cmd="make bench${KVER:+ KVER=$KVER}${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
 	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver"
 	# a full run is about 50 min; the limit is far above it
 	tests/vm/guest.sh --kver "$kver" --smp 2 --mem 4G --timeout 10800 \
