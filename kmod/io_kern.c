@@ -378,7 +378,6 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 	u32 head = smp_load_acquire(&ring->head);
 	u32 tail = core->log_tail;
 	struct sakura_log_rec *out;
-	const struct ks_peer *peer = &rec->peer;
 	u8 flags = 0;
 
 	if (tail - head >= core->log_entries) {
@@ -390,9 +389,9 @@ static void sakura_log(struct ks_conn *c, const struct ks_log_rec *rec)
 	out->time = rec->time;
 	out->body_bytes = rec->body_bytes;
 	out->status = rec->status;
-	out->family = peer->family;
-	out->port = peer->port;
-	memcpy(out->addr, peer->addr, sizeof(out->addr));
+	out->family = rec->peer.family;
+	out->port = rec->peer.port;
+	memcpy(out->addr, rec->peer.addr, sizeof(out->addr));
 	out->request_len = sakura_log_str(out->request, sizeof(out->request),
 					  rec->request, &flags);
 	out->referer_len = sakura_log_str(out->referer, sizeof(out->referer),

@@ -16,7 +16,7 @@ insmod "$ko" || exit 1
 python3 "$top/loadtest/bench.py" --out "$VM_OUT" --docroot /tmp/kserver-bench-root "$@"
 rc=$?
 sakura_unload 2>/dev/null
-if grep -q '^sakura ' /proc/modules; then
+if sakura_loaded; then
 	echo "bench: sakura.ko did not unload"
 	rc=1
 fi

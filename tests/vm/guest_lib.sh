@@ -11,6 +11,7 @@
 #                      TMPDIR=/tmp, ulimit -n 65536, and the guest's line
 #   sakura_unload      rmmod, retried for 5 s: a killed server's last release
 #                      (fput of /dev/sakura, a worker's exit) may still run
+#   sakura_loaded      sakura.ko is loaded
 #   sakura_live        the module's "module live_*" line of /proc/sakura
 #   sakura_idle        waits up to 10 s for the module to hold nothing
 
@@ -34,6 +35,10 @@ sakura_unload() {
 		sleep 0.1
 	done
 	rmmod sakura
+}
+
+sakura_loaded() {
+	grep -q '^sakura ' /proc/modules
 }
 
 sakura_live() {

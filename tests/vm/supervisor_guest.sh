@@ -36,10 +36,6 @@ run_counted() {
 	counted "$name" "$work/sub.out" "$rc"
 }
 
-sakura_loaded() {
-	grep -q '^sakura ' /proc/modules
-}
-
 insmod "$ko"
 result "insmod $ko" $?
 mode=$(stat -c %a /dev/sakura 2>/dev/null)

@@ -228,6 +228,6 @@ result "server exits 0 after the daemon run" $?
 
 # --- 5. unload ----------------------------------------------------------------
 sakura_unload 2>/dev/null
-! grep -q '^sakura ' /proc/modules
+! sakura_loaded
 result "rmmod after the switching servers exited" $?
 summary
