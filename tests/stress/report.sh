@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# tests/stress/report.sh --record DIR NAME PASSED FAILED SECONDS OUTPUT -
+#     note one suite of a stress run in DIR: its verdict, and the
+#     "figure: NAME N" lines of its OUTPUT file
 # tests/stress/report.sh DIR REPORT TITLE WHAT - write REPORT (markdown) from
-# what the suites of a stress run counted in DIR:
+#     what the suites noted in DIR counted:
 #   DIR/verdicts  one line per suite: NAME|PASSED|FAILED|SECONDS
-#   DIR/figures   one line per figure: SUITE_NO NAME N (from "figure: NAME N")
+#   DIR/figures   one line per figure: SUITE_NO NAME N
 # TITLE is the heading, WHAT says which command wrote it and how. Used by
 # tests/stress/run.sh (make stress) and tests/vm/stress_debug.sh (make
 # stress-debug). Prints the report; exits 0 iff no suite failed.
 set -uo pipefail
-[ $# = 4 ] || { sed -n '4,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '4,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+if [ "${1:-}" = --record ]; then
+	[ $# = 7 ] || usage
+	printf '%s|%s|%s|%s\n' "$3" "$4" "$5" "$6" >>"$2/verdicts"
+	n=$(wc -l <"$2/verdicts")
+	tr -d '\r' <"$7" | sed -n "s/^figure: \([a-z0-9_]*\) \([0-9]*\).*/$n \1 \2/p" \
+		>>"$2/figures"
+	exit 0
+fi
+[ $# = 4 ] || usage
 dir=$1 report=$2 title=$3 what=$4
 top=$(cd "$(dirname "$0")/../.." && pwd)
 

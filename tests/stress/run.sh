@@ -71,10 +71,8 @@ for s in "${suites[@]}"; do
 		((rc != 0 && f == 0)) && f=1
 	fi
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
-	printf '%s|%s|%s|%s\n' "$name" "$p" "$f" "$(($(date +%s) - t0))" >>"$out/verdicts"
-	# figures, tagged with the suite
-	tr -d '\r' <"$out/$i.out" | sed -n "s/^figure: \([a-z0-9_]*\) \([0-9]*\).*/$i \1 \2/p" \
-		>>"$out/figures"
+	tests/stress/report.sh --record "$out" "$name" "$p" "$f" "$(($(date +%s) - t0))" \
+		"$out/$i.out"
 done
 
 # --- tests/RELIABILITY.md -------------------------------------------------------

@@ -66,10 +66,9 @@ out=$top/build/stress-debug
 rm -rf "$out"
 mkdir -p "$out"
 : >"$out/verdicts"
-i=0
 for suite in "${suites[@]}"; do
 	echo "=== $suite on $KREL"
-	i=$((i + 1)) p0=$passed f0=$failed t1=$(date +%s)
+	p0=$passed f0=$failed t1=$(date +%s)
 	args=()
 	[ "$suite" = supervisor ] && args=("$cycles")
 	[ "$suite" = fuzz ] && args=("$fuzz_seconds")
@@ -81,10 +80,8 @@ for suite in "${suites[@]}"; do
 		--kver "$KREL" --kernel "$BZIMAGE" --moddir "$MODDIR" \
 		--smp 2 --mem 4G --timeout "$timeout" --cmdline no_timer_check -- \
 		"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
-	printf '%s|%s|%s|%s\n' "$suite on $KREL" $((passed - p0)) $((failed - f0)) \
-		$(($(date +%s) - t1)) >>"$out/verdicts"
-	sed -n "s/^figure: \([a-z0-9_]*\) \([0-9]*\).*/$i \1 \2/p" \
-		"$top/build/vm/runs/debug-$suite/console.txt" >>"$out/figures"
+	tests/stress/report.sh --record "$out" "$suite on $KREL" $((passed - p0)) \
+		$((failed - f0)) $(($(date +%s) - t1)) "$top/build/vm/runs/debug-$suite/console.txt"
 done
 echo "=== tests/RELIABILITY-debug.md"
 tests/stress/report.sh "$out" "$top/tests/RELIABILITY-debug.md" \
