@@ -47,6 +47,7 @@ struct ks_file {
 	u64 size;
 	s64 mtime;		/* seconds */
 	enum ks_file_type type;
+	u32 slot;		/* the backend's: its open-file cache slot + 1, or 0 */
 };
 
 struct ks_peer {

@@ -74,14 +74,132 @@ static long ks_u_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 }
 
 /*
+ * The open-file cache: nginx's open_file_cache without its staleness, as in
+ * the kernel (kmod/io_kern.c). Every request still resolves its path
+ * beneath the root and stats what it found; only then is a descriptor
+ * already open on that same inode, with the same ctime, reused instead of
+ * an open() through /proc and a close() per request. A replaced file is
+ * another inode, a miss; a truncated or grown one is seen by the fstat of
+ * every request (and moves the ctime: the next request reopens). An entry
+ * unused for KS_FCACHE_IDLE_MS is closed, so a deleted file is not held for
+ * long; one a request is still sending from is never closed under it.
+ */
+void ks_fcache_init(struct ks_thread *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < KS_FCACHE_SLOTS; i++)
+		t->fcache[i].fd = -1;
+}
+
+static void ks_fcache_drop(struct ks_thread *t, struct ks_fcache_ent *e)
+{
+	close(e->fd);
+	e->fd = -1;
+	t->fcache_n--;
+}
+
+void ks_fcache_sweep(struct ks_thread *t, bool all)
+{
+	u64 now = t->w.now_ms;
+	unsigned int i;
+
+	for (i = 0; i < KS_FCACHE_SLOTS; i++) {
+		struct ks_fcache_ent *e = &t->fcache[i];
+
+		if (e->fd >= 0 && !e->refs &&
+		    (all || now - e->used_ms >= KS_FCACHE_IDLE_MS))
+			ks_fcache_drop(t, e);
+	}
+	t->fcache_swept_ms = now;
+}
+
+static unsigned int ks_fcache_slot(const struct stat *st)
+{
+	u64 h = ((u64)st->st_dev * 0x9e3779b97f4a7c15ull) ^ (u64)st->st_ino;
+
+	h *= 0x9e3779b97f4a7c15ull;
+	return (unsigned int)(h >> 58);	/* 64 slots */
+}
+
+static bool ks_fcache_match(const struct ks_fcache_ent *e,
+			    const struct stat *st)
+{
+	return e->fd >= 0 && e->dev == st->st_dev && e->ino == st->st_ino &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/*
+ * Open for reading the regular file behind the O_PATH handle @pfd -- that
+ * same inode, through its /proc/self/fd link, so no second walk of the path
+ * can be redirected. Without /proc the path is opened again and must name
+ * the same inode.
+ */
+static long ks_u_open_reg(int rootfd, const char *path, long pfd,
+			  const struct stat *st)
+{
+	struct open_how how = {
+		/* O_NONBLOCK: should it be a FIFO after all, never block */
+		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	char link[40];	/* "/proc/self/fd/" and a long */
+	struct stat again;
+	long fd;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%ld", pfd);
+	fd = open(link, (int)how.flags);
+	if (fd >= 0 || errno != ENOENT)
+		return fd < 0 ? -errno : fd;
+	fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));	/* no /proc */
+	if (fd < 0)
+		return -errno;
+	if (fstat((int)fd, &again) || again.st_ino != st->st_ino ||
+	    again.st_dev != st->st_dev) {
+		close((int)fd);
+		return -ENOENT;	/* replaced meanwhile */
+	}
+	return fd;
+}
+
+/* A descriptor for the regular file @st: from the cache or opened. */
+static long ks_u_file_fd(struct ks_thread *t, const char *path, long pfd,
+			 const struct stat *st, struct ks_file *f)
+{
+	unsigned int slot = ks_fcache_slot(st);
+	struct ks_fcache_ent *e = &t->fcache[slot];
+	long fd;
+
+	if (ks_fcache_match(e, st)) {
+		e->refs++;
+		e->used_ms = t->w.now_ms;
+		f->slot = slot + 1;
+		return e->fd;
+	}
+	fd = ks_u_open_reg(t->srv->rootfd, path, pfd, st);
+	if (fd < 0 || (e->fd >= 0 && e->refs))
+		return fd;	/* the slot is busy: this one goes uncached */
+	if (e->fd >= 0)
+		ks_fcache_drop(t, e);
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->ctime = st->st_ctim;
+	e->fd = (int)fd;
+	e->refs = 1;
+	e->used_ms = t->w.now_ms;
+	t->fcache_n++;
+	f->slot = slot + 1;
+	return fd;
+}
+
+/*
  * Open @path beneath the root the way the kernel path does: resolve it to an
  * O_PATH handle, which opens nothing (a FIFO, socket or device node in the
  * root is never opened, so it cannot block, be woken or be rewound), stat
- * that, and open for reading only a regular file -- that same inode, through
- * its /proc/self/fd link, so no second walk of the path can be redirected.
- * Without /proc the path is opened again and must name the same inode.
- * Anything else keeps the O_PATH handle after a read-permission check, so
- * both modes refuse the same things.
+ * that, and open for reading only a regular file (ks_u_file_fd). Anything
+ * else keeps the O_PATH handle after a read-permission check, so both modes
+ * refuse the same things.
  */
 static int ks_u_open_beneath(struct ks_worker *w, const char *path,
 			     struct ks_file *f)
@@ -90,47 +208,29 @@ static int ks_u_open_beneath(struct ks_worker *w, const char *path,
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	int rootfd = ks_thread_of(w)->srv->rootfd;
-	struct stat st, again;
-	char link[40];	/* "/proc/self/fd/" and a long */
-	long pfd, fd = -1;
-	int err = 0;
+	struct ks_thread *t = ks_thread_of(w);
+	struct stat st;
+	long pfd, fd;
 
-	pfd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	pfd = syscall(SYS_openat2, t->srv->rootfd, path, &how, sizeof(how));
 	if (pfd < 0)
 		return -errno;
+	f->slot = 0;
 	if (fstat((int)pfd, &st)) {
-		err = -errno;
-	} else if (!S_ISREG(st.st_mode)) {
-		if (syscall(SYS_faccessat2, (int)pfd, "", R_OK,
-			    AT_EMPTY_PATH | AT_EACCESS)) {
-			err = -errno;
-		} else {
-			fd = pfd;	/* kept, never read */
-			pfd = -1;
-		}
+		fd = -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		fd = ks_u_file_fd(t, path, pfd, &st, f);
+	} else if (syscall(SYS_faccessat2, (int)pfd, "", R_OK,
+			   AT_EMPTY_PATH | AT_EACCESS)) {
+		fd = -errno;
 	} else {
-		snprintf(link, sizeof(link), "/proc/self/fd/%ld", pfd);
-		/* O_NONBLOCK: should it be a FIFO after all, never block */
-		fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT) {	/* no /proc */
-			how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-			fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-			if (fd >= 0 && (fstat((int)fd, &again) ||
-					again.st_ino != st.st_ino ||
-					again.st_dev != st.st_dev)) {
-				close((int)fd);
-				fd = -1;
-				errno = ENOENT;	/* replaced meanwhile */
-			}
-		}
-		if (fd < 0)
-			err = -errno;
+		fd = pfd;	/* kept, never read */
+		pfd = -1;
 	}
 	if (pfd >= 0)
 		close((int)pfd);
-	if (err)
-		return err;
+	if (fd < 0)
+		return (int)fd;
 	f->h.fd = fd;
 	f->size = st.st_size;
 	f->mtime = st.st_mtime;
@@ -149,7 +249,13 @@ static int ks_u_stat(struct ks_worker *w, struct ks_file *f)
 
 static void ks_u_close(struct ks_worker *w, struct ks_file *f)
 {
-	(void)w;
+	struct ks_thread *t = ks_thread_of(w);
+
+	if (f->slot) {	/* the cache keeps it; the sweep closes it */
+		t->fcache[f->slot - 1].refs--;
+		f->slot = 0;
+		return;
+	}
 	close((int)f->h.fd);
 }
 

@@ -512,6 +512,9 @@ static void *ks_thread_main(void *arg)
 		}
 		ks_run_ready(t);
 		ks_expire(t);
+		if (t->fcache_n &&
+		    t->w.now_ms - t->fcache_swept_ms >= KS_FCACHE_IDLE_MS)
+			ks_fcache_sweep(t, false);
 		if (srv->sup) {
 			ks_sup_poll(t);
 			if (t->hand_over_idle) {
@@ -533,6 +536,7 @@ static void *ks_thread_main(void *arg)
 				break;
 		}
 	}
+	ks_fcache_sweep(t, true);
 	ks_log_flush(t->log);
 	return NULL;
 }
@@ -623,6 +627,7 @@ static int ks_thread_setup(struct ks_server *srv, struct ks_thread *t,
 			return -ENOMEM;
 	}
 	ks_worker_init(&t->w, &ks_user_io_ops, &srv->cfg, t);
+	ks_fcache_init(t);
 	t->mode = srv->opt.mode;
 	t->w.hand_over = srv->sup && t->mode == KS_MODE_SUPERVISOR;
 	return srv->sup ? ks_sup_watch(t) : 0;

@@ -27,6 +27,24 @@ struct ks_options {
 
 struct ks_log;
 
+#define KS_FCACHE_SLOTS 64		/* open files kept per event loop */
+#define KS_FCACHE_IDLE_MS 1000		/* an entry unused this long: closed */
+
+/*
+ * One open regular file kept by an event loop (io_user.c): the inode it is
+ * (an open file pins it, so the pair cannot be reused), and its ctime when
+ * it was opened -- any change of mode, owner or ACL moves the ctime, so a
+ * hit is only taken while the open(O_RDONLY) it came from still holds.
+ */
+struct ks_fcache_ent {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;
+	int fd;				/* -1: empty */
+	unsigned int refs;		/* requests sending from it */
+	u64 used_ms;
+};
+
 /* One event-loop thread. */
 struct ks_thread {
 	struct ks_server *srv;
@@ -42,6 +60,9 @@ struct ks_thread {
 	unsigned int nfree_bufs;
 	struct ks_uconn *free_conns;
 	struct ks_uconn *ready;		/* connections that yielded */
+	struct ks_fcache_ent fcache[KS_FCACHE_SLOTS];
+	unsigned int fcache_n;		/* entries holding a file */
+	u64 fcache_swept_ms;
 	unsigned long nconns;
 	unsigned long long accept_paused_until;	/* ms, after EMFILE */
 	unsigned long accept_starved;	/* pauses since the last accept */
@@ -87,6 +108,11 @@ struct ks_uconn {
 };
 
 extern const struct ks_io_ops ks_user_io_ops;
+
+/* io_user.c: the open-file cache (empty it first; sweep: close idle entries,
+ * or with @all every entry no request is sending from) */
+void ks_fcache_init(struct ks_thread *t);
+void ks_fcache_sweep(struct ks_thread *t, bool all);
 
 int ks_options_parse(struct ks_options *opt, struct ks_config *cfg, int argc,
 		     char **argv);

@@ -11,8 +11,10 @@
 #            and the benchmark-only limit line, docroot in guest tmpfs
 #   --host   on this machine over loopback: nginx and kserver user only
 # and writes loadtest/results/DATE-KERNEL.md, .csv, -raw.csv and .png with
-# loadtest/report.py. BENCH.PY ARGS (e.g. --rounds 3 --duration 3 --cells
-# '1k-.*') go to bench.py; see loadtest/bench.py --help.
+# loadtest/report.py; a run of some cells only (--cells) writes
+# DATE-KERNEL-subset.*, so it never overwrites the day's full table.
+# BENCH.PY ARGS (e.g. --rounds 3 --duration 3 --cells '1k-.*') go to
+# bench.py; see loadtest/bench.py --help.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--kver) kver=$2; shift 2 ;;
 	--date) date=$2; shift 2 ;;
 	--) shift; break ;;
-	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 args=("$@")
@@ -69,6 +71,9 @@ else
 	grep -h '^bench: ' "$out/console.log" | tr -d '\r' | tail -n 3
 fi
 prefix=loadtest/results/$date-$kernel
+for a in "${args[@]}"; do
+	case $a in --cells|--cells=*) prefix=$prefix-subset ;; esac
+done
 python3 - "$out/meta.json" "$cmd" "$guest" "$date" <<'PY'
 import json, sys
 path, cmd, guest, date = sys.argv[1:]

@@ -8,6 +8,7 @@ Ends with "N passed, N failed"; exit 0 iff nothing failed.
 import argparse
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,11 +35,11 @@ def run_cli(*args, timeout=10):
 class Server:
     """A kserver process on a free port, stopped (and checked) on exit."""
 
-    def __init__(self, root, *flags):
+    def __init__(self, root, *flags, wrap=()):
         self.port = free_port()
         self.addr = ("127.0.0.1", self.port)
         self.proc = subprocess.Popen(
-            [ARGS.kserver, "--root", root, "--listen",
+            [*wrap, ARGS.kserver, "--root", root, "--listen",
              "127.0.0.1:%d" % self.port, *flags],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 10
@@ -540,6 +541,107 @@ def test_fifo_never_opened():
         os.rmdir(d)
 
 
+def test_open_file_cache_reuses_descriptor():
+    """Thirty keep-alive requests for one file: every one resolves its path
+    beneath the root (openat2), but the file is opened for reading once and
+    the descriptor reused (the open-file cache)."""
+    with Traced("openat,openat2,close") as t:
+        with t.connect() as s:
+            for _ in range(30):
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert read_response(s) == (200, b"<h1>ok</h1>\n")
+    loop = t.loop_lines()
+    beneath = [line for line in loop
+               if "openat2(" in line and "index.html" in line]
+    reopened = [line for line in loop if '"/proc/self/fd/' in line]
+    assert len(beneath) == 30, "%d path walks for 30 requests" % len(beneath)
+    assert len(reopened) == 1, "opened %d times: %s" % (len(reopened),
+                                                       reopened[:3])
+
+
+def fd_targets(pid):
+    d = "/proc/%d/fd" % pid
+    out = []
+    for name in os.listdir(d):
+        try:
+            out.append(os.readlink(os.path.join(d, name)))
+        except OSError:
+            pass                             # closed meanwhile
+    return out
+
+
+def test_open_file_cache_never_stale():
+    """A cached file replaced, grown, truncated or deleted is seen by the
+    very next request; a deleted one is not held open once it idles."""
+    d = tempfile.mkdtemp(prefix="ks-fcache-")
+    a = os.path.join(d, "a.txt")
+    with open(a, "w") as f:
+        f.write("one")
+    try:
+        with Server(d, "--workers", "1") as srv:
+            with socket.create_connection(srv.addr, timeout=5) as s:
+                def body():
+                    s.sendall(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                    return read_response(s)
+                assert body() == (200, b"one") and body() == (200, b"one")
+                with open(a + ".new", "w") as f:
+                    f.write("two")
+                os.rename(a + ".new", a)                 # another inode
+                assert body() == (200, b"two")
+                with open(a, "a") as f:                  # the same, longer
+                    f.write(" grown")
+                assert body() == (200, b"two grown")
+                os.truncate(a, 2)                        # the same, shorter
+                assert body() == (200, b"tw")
+                os.unlink(a)
+                assert body()[0] == 404
+            big = os.path.join(d, "big.bin")
+            with open(big, "wb") as f:
+                f.write(b"x" * (16 << 20))
+            status, data = get(srv.addr, "/big.bin")
+            assert status == 200 and len(data) == 16 << 20
+            assert big in fd_targets(srv.proc.pid), "big.bin not cached"
+            os.unlink(big)
+            deadline = time.time() + 5
+            while any("big.bin" in p for p in fd_targets(srv.proc.pid)):
+                assert time.time() < deadline, "a deleted file held 5 s"
+                time.sleep(0.1)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_open_file_cache_follows_permissions():
+    """As nobody: a file served (and cached) turns 403 the moment it is made
+    unreadable to nobody, and 200 again when it is readable: a chmod moves
+    the ctime, and a cached descriptor is only reused at the same ctime."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        raise Skip("needs root and setpriv (to run kserver as nobody)")
+    d = tempfile.mkdtemp(prefix="ks-fcache-perm-")
+    os.chmod(d, 0o755)
+    p = os.path.join(d, "p.txt")
+    with open(p, "w") as f:
+        f.write("hi")
+    os.chmod(p, 0o644)
+    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    try:
+        with Server(d, "--workers", "1", wrap=nobody) as srv:
+            with socket.create_connection(srv.addr, timeout=5) as s:
+                def status():
+                    s.sendall(b"GET /p.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                    return read_response(s)[0]
+                assert [status(), status()] == [200, 200]
+                os.chmod(p, 0o600)
+                assert status() == 403, "served what nobody cannot read"
+                os.chmod(p, 0o644)
+                assert status() == 200
+    finally:
+        shutil.rmtree(d)
+
+
+class Skip(Exception):
+    """A test that cannot run here (said, and counted as skipped)."""
+
+
 TESTS = [(name, fn) for name, fn in sorted(globals().items())
          if name.startswith("test_") and callable(fn)]
 
@@ -552,7 +654,7 @@ def main():
     ARGS = ap.parse_args()
     ARGS.kserver = os.path.abspath(ARGS.kserver)
     ROOT = make_root()
-    passed = failed = 0
+    passed = failed = skipped = 0
     for name, fn in TESTS:
         if ARGS.only not in name:
             continue
@@ -561,11 +663,14 @@ def main():
             fn()
             print("ok   %s (%.1fs)" % (name, time.time() - t0))
             passed += 1
+        except Skip as e:
+            print("skip %s: %s" % (name, e))
+            skipped += 1
         except Exception as e:  # noqa: BLE001 - report every failure kind
             print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
             failed += 1
         sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 
