@@ -5,6 +5,8 @@
 #   make bench    nginx vs kserver user vs supervisor in a 6.12 guest (KVER=
 #                 for another kernel; ~50 min) -> loadtest/results/
 #   make bench-host  nginx vs kserver user on this machine, loopback
+#   make profile  perf profiles of each server under 1 KiB keep-alive load
+#                 in a 6.12 guest -> build/profile/
 #   make fuzz     libFuzzer on the parser and the handler, FUZZ_SECONDS
 #                 in all (default 3600) -> crashes kept in build/fuzz/crashes/
 #   make stress   the long hardening suites (~1 h) -> tests/RELIABILITY.md
@@ -60,6 +62,11 @@ bench:
 bench-host:
 	loadtest/bench.sh --host -- $(BENCH_ARGS)
 
+# where the CPU goes, per server, under perf in a guest (PROFILE_ARGS: see
+# loadtest/profile.sh, e.g. PROFILE_ARGS="--seconds 5 supervisor limit")
+profile:
+	loadtest/profile.sh $(if $(KVER),--kver $(KVER)) $(PROFILE_ARGS)
+
 # never part of make test: the long versions of the hardening suites
 # (adversarial HTTP, slow clients, libFuzzer, /dev/sakura fuzzer, kills in
 # both guests), then tests/RELIABILITY.md from what they counted
@@ -87,4 +94,4 @@ fuzz:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host stress stress-debug freestanding unit fuzz clean
+.PHONY: all kserver kserverctl kserver-asan bench-files module vm-run run deps test bench bench-host profile stress stress-debug freestanding unit fuzz clean

@@ -66,7 +66,7 @@ else
 	cmd="make bench${KVER:+ KVER=$KVER}${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
 	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver"
 	# a full run is about 50 min; the limit is far above it
-	tests/vm/guest.sh --kver "$kver" --smp 2 --mem 4G --timeout 10800 \
+	tests/vm/guest.sh --kver "$kver" --smp 2 --mem 4G --timeout 10800 --bench \
 		--out "$out" --quiet -- "$top/loadtest/bench_guest.sh" "${args[@]}"
 	grep -h '^bench: ' "$out/console.log" | tr -d '\r' | tail -n 3
 fi

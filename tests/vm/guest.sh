@@ -38,6 +38,10 @@ Options:
   --quiet                do not copy the guest console to stdout (it is always saved
                          to DIR/console.log)
   --cmdline ARGS         extra kernel command line arguments
+  --bench                boot as Debian does, without the allocator debugging every test
+                         boot has (slub_debug=FZPU records a stack trace on every slab
+                         allocation and free, KFENCE samples every 100 ms): for
+                         benchmarks and profiles. The dmesg scan still runs
   --kernel BZIMAGE       boot this image instead of /boot/vmlinuz-VERSION (e.g. the debug
                          kernel of tests/vm/debug_kernel.sh; --kver is then its release).
                          The guest then also runs kmemleak when the kernel has it: a scan
@@ -59,7 +63,7 @@ EOF
 die_usage() { echo "guest.sh: $*" >&2; echo "Try 'guest.sh --help'." >&2; exit 2; }
 msg() { echo "vm: $*" >&2; }
 
-KVER="" MEM=2G SMP=2 TIMEOUT=600 OUT="" QUIET=0 EXTRA_CMDLINE=""
+KVER="" MEM=2G SMP=2 TIMEOUT=600 OUT="" QUIET=0 EXTRA_CMDLINE="" BENCH=0
 KERNEL_OPT="" MODDIR_OPT=""
 FWDS=() ALLOWS=()
 while [[ $# -gt 0 ]]; do
@@ -76,6 +80,7 @@ while [[ $# -gt 0 ]]; do
         --kernel) [[ $# -ge 2 ]] || die_usage "--kernel needs a value"; KERNEL_OPT=$2; shift 2 ;;
         --moddir) [[ $# -ge 2 ]] || die_usage "--moddir needs a value"; MODDIR_OPT=$2; shift 2 ;;
         --quiet) QUIET=1; shift ;;
+        --bench) BENCH=1; shift ;;
         --) shift; break ;;
         *) die_usage "unknown option: $1" ;;
     esac
@@ -161,9 +166,12 @@ if ! guest_private "$PWD"; then GUEST_CWD=$PWD; fi
 
 # ---------------------------------------------------------------- kernel command line
 kconfig() { grep -qx "$1" "/boot/config-$KVER" 2>/dev/null; }
-CMDLINE="console=ttyS0,115200 loglevel=5 log_buf_len=8M slub_debug=FZPU panic_on_warn=1 panic=-1 oops=panic"
-if kconfig 'CONFIG_KFENCE=y'; then
-    CMDLINE+=" kfence.sample_interval=100"
+CMDLINE="console=ttyS0,115200 loglevel=5 log_buf_len=8M panic_on_warn=1 panic=-1 oops=panic"
+if ((!BENCH)); then
+    CMDLINE+=" slub_debug=FZPU"
+    if kconfig 'CONFIG_KFENCE=y'; then
+        CMDLINE+=" kfence.sample_interval=100"
+    fi
 fi
 CMDLINE+=" vm.out=$OUT vm.repo=$REPO"
 [[ -z $EXTRA_CMDLINE ]] || CMDLINE+=" $EXTRA_CMDLINE"

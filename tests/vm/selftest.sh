@@ -15,8 +15,10 @@ Usage: tests/vm/selftest.sh [--kver VERSION]... [--no-deps] [--fast] [--help]
 
 Checks, on each kernel (default: the 6.1 and 6.12 versions resolved by deps.sh):
   basic     guest runs a script: uname -r matches, /work/main readable over the 9p
-            root, a file written to the out dir arrives on the host
-  exitcode  the script's exit status (7) is guest.sh's exit status
+            root, a file written to the out dir arrives on the host, the test
+            boot's allocator debugging (slub_debug=FZPU) is on
+  exitcode  the script's exit status (7) is guest.sh's exit status; booted with
+            --bench, which leaves slub_debug off
   warn      a script writing "WARNING: test-marker" to /dev/kmsg makes guest.sh FAIL
   fwd       --fwd HOST:8080: a busybox httpd in the guest answers curl on 127.0.0.1:HOST
   module    tests/vm/hello is built against the kernel's headers on the host
@@ -47,10 +49,13 @@ if [[ ${1:-} == --guest ]]; then
                 echo "tmpfs not writable"; exit 13
             fi
             ip -o link show lo | grep -q 'UP' || { echo "lo is not up"; exit 14; }
+            grep -qw 'slub_debug=FZPU' /proc/cmdline || { echo "no slub_debug in a test boot"; exit 15; }
             echo "guest-wrote $(uname -r)" >"$VM_OUT/from-guest.txt"
             echo "basic ok"
             ;;
-        exitcode) exit 7 ;;
+        exitcode)   # booted with --bench: no allocator debugging
+            ! grep -q 'slub_debug' /proc/cmdline || { echo "slub_debug in a --bench boot"; exit 8; }
+            exit 7 ;;
         warn) echo "WARNING: test-marker" >/dev/kmsg ;;
         module)
             ko=$3
@@ -147,7 +152,7 @@ for kver in "${KVERS[@]}"; do
 
     # exit code propagation
     name="$kver exitcode"
-    run_guest "$kver" "$base/exitcode" --timeout 300 -- "$SELF" --guest exitcode
+    run_guest "$kver" "$base/exitcode" --timeout 300 --bench -- "$SELF" --guest exitcode
     if [[ $RC -eq 7 ]]; then ok "$name"; else bad "$name" "expected exit 7, got $RC"; show_log; fi
 
     # dmesg scanner: a WARNING line must fail the run
