@@ -57,7 +57,7 @@ for s in "$@"; do
 	comms=$(awk '$1 ~ /%$/ && $NF !~ /^(wrk|perf|perf-exec|swapper)$/ {
 		printf "%s%s", sep, $NF; sep = "," }' "$VM_OUT/$s-comms.txt")
 	perf report -i "/tmp/$s.data" --no-children --comms "$comms" \
-		--sort dso,sym --stdio -g none --percent-limit 0.3 2>/dev/null |
+		--sort dso,sym --stdio -g none --percent-limit 0.02 2>/dev/null |
 		grep -v '^$' >"$VM_OUT/$s.txt"
 	perf report -i "/tmp/$s.data" --no-children --comms "$comms" \
 		--sort sym --stdio -G --percent-limit 2 2>/dev/null >"$VM_OUT/$s-graph.txt"
