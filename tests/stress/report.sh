@@ -17,7 +17,7 @@ if [ "${1:-}" = --record ]; then
 	[ $# = 7 ] || usage
 	printf '%s|%s|%s|%s\n' "$3" "$4" "$5" "$6" >>"$2/verdicts"
 	n=$(wc -l <"$2/verdicts")
-	tr -d '\r' <"$7" | sed -n "s/^figure: \([a-z0-9_]*\) \([0-9]*\).*/$n \1 \2/p" \
+	tr -d '\r' <"$7" | sed -n "s/^[[:space:]]*figure: \([a-z0-9_]*\) \([0-9]*\).*/$n \1 \2/p" \
 		>>"$2/figures"
 	exit 0
 fi
