@@ -64,7 +64,7 @@ else
 	rm -rf "$out"
 	make -s -C kmod BUILD="$top/build" KVER="$kver" module
 	cmd="make bench${KVER:+ KVER=$KVER}${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
-	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver"
+	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver, booted as Debian does (no slub_debug: guest.sh --bench)"
 	# a full run is about 50 min; the limit is far above it
 	tests/vm/guest.sh --kver "$kver" --smp 2 --mem 4G --timeout 10800 --bench \
 		--out "$out" --quiet -- "$top/loadtest/bench_guest.sh" "${args[@]}"
