@@ -18,6 +18,7 @@ while [ $# -gt 0 ]; do
 	--kver) kver=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	user|supervisor|limit|nginx) servers+=("$1"); shift ;;
+	-h|--help) sed -n '4,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) sed -n '4,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
