@@ -21,9 +21,9 @@ insmod "$ko" || exit 1
 root=/tmp/profile-root
 mkdir -p "$root"
 head -c 1024 /dev/urandom >"$root/1k.bin"
-addr=127.0.0.1:8090
 rc=0
 for s in "$@"; do
+	addr=$(free_addr)
 	case $s in
 	user) cmd=("$KSERVER" --root "$root" --listen "$addr") ;;
 	supervisor) cmd=("$KSERVER" --root "$root" --listen "$addr" --mode supervisor) ;;
@@ -37,10 +37,13 @@ for s in "$@"; do
 	esac
 	"${cmd[@]}" >"$VM_OUT/$s.out" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
-		curl -sf -o /dev/null "http://$addr/1k.bin" && break
-		sleep 0.1
-	done
+	if ! wait_listening "$addr"; then
+		echo "profile: $s did not start (see $s.out)"
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		rc=1
+		continue
+	fi
 	wrk -t1 -c64 -d1s "http://$addr/1k.bin" >/dev/null	# warm-up
 	perf record -q -a -g -e cpu-clock -F 999 -o "/tmp/$s.data" -- \
 		wrk -t1 -c64 -d"${seconds}s" "http://$addr/1k.bin" >"$VM_OUT/$s-wrk.txt" 2>&1
