@@ -58,6 +58,7 @@ REASONS = {
 }
 # After these the server always closes the connection.
 CLOSING = {400, 413, 414, 431, 505}
+TIMEOUT_SCALE = 1    # --timeout-scale: the server's timeouts, scaled
 
 MIME = {
     "html": "text/html",
@@ -965,8 +966,9 @@ def run_slow_reader(ctx):
 
 
 def expect_closed_within(conn, since, low, high):
-    """conn is closed between low and high seconds after since; what it got
-    before is recorded, not judged."""
+    """conn is closed between low and high seconds (times --timeout-scale)
+    after since; what it got before is recorded, not judged."""
+    low, high = low * TIMEOUT_SCALE, high * TIMEOUT_SCALE
     try:
         conn.wait_closed(high + 2 - (time.monotonic() - since))
     except Fail as e:
@@ -993,7 +995,7 @@ def run_header_trickle(ctx):
     start = time.monotonic()
     conn.send([b"GET /"])
     served_now(ctx, "a client trickles its request")
-    while conn.sent_all and time.monotonic() - start < 6:
+    while conn.sent_all and time.monotonic() - start < 6 * TIMEOUT_SCALE:
         conn.send([0.25, b"a"])
     expect_closed_within(conn, start, 1.5, 4.0)
 
@@ -1097,7 +1099,12 @@ def parse_args():
     ap.add_argument("--only", metavar="REGEX", help="run the matching cases")
     ap.add_argument("--with-timeouts", action="store_true",
                     help="run the timeout cases too (the server runs with "
-                    "--header-timeout 2 --keepalive-timeout 3)")
+                    "--header-timeout 2 --keepalive-timeout 3, times "
+                    "--timeout-scale)")
+    ap.add_argument("--timeout-scale", type=int, default=1, metavar="N",
+                    help="the server's timeouts are N times the above, for a "
+                    "slow machine (a debug kernel); the timeout cases expect "
+                    "them so (default 1)")
     ap.add_argument("--serve-hidden", action="store_true",
                     help="the server runs with --serve-hidden")
     ap.add_argument("--timeout", type=float, default=5.0,
@@ -1109,7 +1116,11 @@ def parse_args():
 
 
 def main():
+    global TIMEOUT_SCALE
     args = parse_args()
+    if args.timeout_scale < 1:
+        sys.exit("--timeout-scale wants a whole number from 1")
+    TIMEOUT_SCALE = args.timeout_scale
     ctx = Context(args)
     if not os.path.isfile(ctx.fixture.path("hello.txt")):
         sys.exit("%s is not a make_fixture.sh docroot" % args.docroot)

@@ -11,6 +11,8 @@
 # Environment (and KSERVER, KSERVER_FLAGS, ADDR, PYTHON: see lib.sh):
 #   CONFORMANCE_FLAGS  extra conformance.py flags, e.g. "--only range"
 #   TRANSCRIPT         keep conformance.py's transcript here (cmp two modes)
+#   KS_TIMEOUT_SCALE   N: the server's timeouts (and the suite's waits) are N
+#                      times the usual, for a slow machine (the debug kernel)
 #   KEEP_WORK=1        keep the fixture, logs and server output
 #
 # Exit: 0 all passed, 1 a failure, 77 no server binary.
@@ -38,6 +40,7 @@ trap cleanup_work EXIT
 conformance() {
 	# shellcheck disable=SC2086 # CONFORMANCE_FLAGS is a list of flags
 	"$PYTHON" "$here/conformance.py" --addr "$addr" --docroot "$work/root" \
+		--timeout-scale "$scale" --timeout $((5 * scale)) \
 		${CONFORMANCE_FLAGS:-} "$@"
 }
 
@@ -60,7 +63,11 @@ check_log() {
 }
 
 "$here/make_fixture.sh" "$work/root" || exit 1
-timeouts=(--header-timeout 2 --keepalive-timeout 3)
+# a slow machine (a debug kernel) scales the timeouts, and the suite's
+# expectations with them: KS_TIMEOUT_SCALE=N
+scale=${KS_TIMEOUT_SCALE:-1}
+case $scale in ''|*[!0-9]*|0) echo "run.sh: KS_TIMEOUT_SCALE wants a whole number from 1" >&2; exit 2 ;; esac
+timeouts=(--header-timeout $((2 * scale)) --keepalive-timeout $((3 * scale)))
 
 if start_server main "$work/root" "${timeouts[@]}"; then
 	conformance --with-timeouts --transcript "${TRANSCRIPT:-$work/transcript}" |

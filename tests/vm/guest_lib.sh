@@ -6,6 +6,7 @@
 # starts with. Source it after setting $top (the repository root):
 #
 #   kver, ko           this kernel, and the sakura.ko built for it
+#   KS_TIMEOUT_SCALE   3 in the debug kernel (tests/http/run.sh)
 #   tests/http/lib.sh  result, counted, summary, start_server, cleanup_work ...
 #   guest_work NAME    a fresh $work (/tmp/NAME.XXXXXX) removed at exit,
 #                      TMPDIR=/tmp, ulimit -n 65536, and the guest's line
@@ -17,6 +18,11 @@
 
 kver=$(uname -r)
 ko=$top/build/kmod/$kver/sakura.ko
+# the debug kernel (KASAN, lockdep, kmemleak under TCG) runs several times
+# slower: the HTTP suite's 2 s / 3 s server timeouts, and its waits, scale
+case $kver in
+*-kserver-debug) export KS_TIMEOUT_SCALE=${KS_TIMEOUT_SCALE:-3} ;;
+esac
 # shellcheck source=tests/http/lib.sh
 . "$top/tests/http/lib.sh"
 
