@@ -82,8 +82,8 @@ class Servers:
         self.args, self.run, self.procs, self.ports = args, run, {}, {}
         self.cmds = {}
 
-    def start(self, name):
-        port = free_port()
+    def start(self, name, port=None):
+        port = port or free_port()
         listen = "127.0.0.1:%d" % port
         out = open(os.path.join(self.run, name + ".out"), "w")
         if name == "nginx":
@@ -101,8 +101,8 @@ class Servers:
                 cmd += ["--bench-fixed", str(LIMIT_BYTES)]
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+        self.procs[name], self.ports[name] = proc, port    # stop() sees it
         wait_listening(port, proc, name)
-        self.procs[name], self.ports[name] = proc, port
         self.cmds[name] = " ".join(cmd)
         log("%-10s pid %d on %s: %s" % (name, proc.pid, listen,
                                         self.cmds[name]))
@@ -204,6 +204,32 @@ def run_wrk(cmd):
     return out, proc.returncode, ru.ru_utime + ru.ru_stime, busy
 
 
+def serve(args):
+    """--serve: one server, as the benchmark starts it, until told to stop."""
+    if args.serve not in SERVERS:
+        sys.exit("bench: unknown server %r" % args.serve)
+    if not os.path.isdir(args.docroot):
+        sys.exit("bench: no docroot %s" % args.docroot)
+    run = os.path.join(args.out, "run")
+    os.makedirs(run, exist_ok=True)
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
+    srv = Servers(args, run)
+    rc = 0
+    try:
+        srv.start(args.serve, args.port)
+        while not stop:
+            time.sleep(0.1)
+    except RuntimeError as e:
+        log(str(e))
+        rc = 1
+    bad = srv.stop()
+    if bad:
+        log("; ".join(bad))
+    return 1 if rc or bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="results directory")
@@ -226,7 +252,15 @@ def main():
     ap.add_argument("--nginx", default="/usr/sbin/nginx")
     ap.add_argument("--wrk", default="/usr/bin/wrk")
     ap.add_argument("--kernel", default=os.uname().release)
+    ap.add_argument("--serve", metavar="SERVER",
+                    help="start only SERVER, configured as for the benchmark, "
+                    "on 127.0.0.1:--port over --docroot as it is, and keep it "
+                    "until SIGTERM or SIGINT (make profile)")
+    ap.add_argument("--port", type=int, default=0,
+                    help="with --serve: the port (default: a free one)")
     args = ap.parse_args()
+    if args.serve:
+        return serve(args)
 
     servers = [s for s in args.servers.split(",") if s]
     for s in servers:

@@ -5,8 +5,10 @@
 # the CPU goes for 1 KiB keep-alive requests (wrk -t1 -c64), per server, in
 # one QEMU guest (TCG, 2 vCPUs; 6.12 by default). SERVERs: user, supervisor,
 # limit, nginx (default: all four), each sampled by perf for N seconds
-# (default 10). Prints each server's top symbols and keeps the profiles in
-# build/profile/VERSION/ (SERVER.txt flat, SERVER-graph.txt call graphs).
+# (default 10), then traced for one second (function_graph: calls and time
+# per request of the request path's functions). Prints each server's top
+# symbols and per-request calls; keeps everything in build/profile/VERSION/
+# (SERVER.txt flat, SERVER-graph.txt call graphs, SERVER-ftrace.txt).
 # A tool for finding bottlenecks: the percentages are of an emulated CPU.
 set -euo pipefail
 
@@ -18,8 +20,8 @@ while [ $# -gt 0 ]; do
 	--kver) kver=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	user|supervisor|limit|nginx) servers+=("$1"); shift ;;
-	-h|--help) sed -n '4,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) sed -n '4,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	-h|--help) sed -n '4,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) sed -n '4,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ ${#servers[@]} -gt 0 ] || servers=(user supervisor limit nginx)
@@ -41,5 +43,7 @@ grep -h '^profile: ' "$out/console.log" | tr -d '\r'
 for s in "${servers[@]}"; do
 	echo "== $s: top symbols (% of all samples; wrk, perf and idle left out)"
 	grep '%' "$out/$s.txt" | head -n 25
+	echo "== $s: per request, function_graph (traced us, tracing included; wrk's side left out)"
+	grep -v '^wrk ' "$out/$s-ftrace.txt" | head -n 20
 done
 echo "profile: the profiles are in $out"

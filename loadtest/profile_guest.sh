@@ -7,12 +7,14 @@
 # to wrk -t1 -c64 while perf samples every CPU (cpu-clock, 999 Hz, call
 # graphs) for SECONDS. Writes $VM_OUT/SERVER.txt: the flat profile of the
 # samples spent in the server (its threads and the softirqs it causes:
-# everything but wrk, perf and idle), and SERVER-graph.txt, the call graphs.
+# everything but wrk, perf and idle), SERVER-graph.txt, the call graphs, and
+# SERVER-ftrace.txt: per request, the calls and traced time of the request
+# path's functions (function_graph, one second; loadtest/ftrace_agg.awk).
+# Each server is started by loadtest/bench.py --serve, as make bench does.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/vm/guest_lib.sh"
-KSERVER=$top/build/kserver
 seconds=$1
 shift
 ulimit -n 65536
@@ -22,20 +24,60 @@ root=/tmp/profile-root
 mkdir -p "$root"
 head -c 1024 /dev/urandom >"$root/1k.bin"
 rc=0
+# function_graph over the request path's functions, where they exist: the
+# kernel's socket, lookup and read calls (every server makes them) and the
+# module's handler steps. Missing ones (another kernel) are left out.
+T=/sys/kernel/tracing
+[ -e $T/trace ] || mount -t tracefs nodev $T
+FUNCS="tcp_recvmsg tcp_sendmsg sock_def_readable try_to_wake_up
+	do_epoll_wait do_sys_openat2 getname_flags getname_kernel putname
+	vfs_path_lookup vfs_getattr vfs_fstat vfs_read kernel_read
+	do_splice_direct __fput
+	ks_conn_run ks_http_parse ks_uri_normalize ks_resp_head_build
+	ks_mime_lookup ks_etag_format ks_http_date_format ks_cond_eval
+	sakura_recv sakura_send sakura_read sakura_send_file
+	sakura_open_beneath sakura_close"
+# trace_run SERVER ADDR - one traced second in the middle of a 4 s wrk run;
+# $VM_OUT/SERVER-ftrace.txt: calls and traced us per request, per function
+trace_run() {
+	local s=$1 addr=$2 f w
+	echo nop >$T/current_tracer
+	echo 60000 >$T/buffer_size_kb
+	: >$T/set_ftrace_filter
+	for f in $FUNCS; do echo "$f" >>$T/set_ftrace_filter 2>/dev/null; done
+	echo 1 >$T/options/funcgraph-proc
+	echo 1 >$T/options/funcgraph-tail
+	echo 0 >$T/tracing_on
+	echo function_graph >$T/current_tracer
+	: >$T/trace
+	wrk -t1 -c64 -d4s "http://$addr/1k.bin" >"$VM_OUT/$s-wrk-traced.txt" 2>&1 &
+	w=$!
+	sleep 2
+	echo 1 >$T/tracing_on
+	sleep 1
+	echo 0 >$T/tracing_on
+	wait $w
+	if grep -q 'overrun: [1-9]' $T/per_cpu/cpu*/stats; then
+		echo "profile: $s: the trace buffer overran (events lost)"
+		rc=1
+	fi
+	if ! awk -f "$top/loadtest/ftrace_agg.awk" $T/trace >"$VM_OUT/$s-ftrace.txt"; then
+		echo "profile: $s: nothing traced"
+		rc=1
+	fi
+	echo nop >$T/current_tracer
+	: >$T/set_ftrace_filter
+}
 for s in "$@"; do
-	addr=$(free_addr)
 	case $s in
-	user) cmd=("$KSERVER" --root "$root" --listen "$addr") ;;
-	supervisor) cmd=("$KSERVER" --root "$root" --listen "$addr" --mode supervisor) ;;
-	limit) cmd=("$KSERVER" --root "$root" --listen "$addr" --mode supervisor --bench-fixed 1024) ;;
-	nginx)
-		sed -e "s|@WORKERS@|$(nproc)|" -e "s|@RUN@|/tmp|" \
-			-e "s|@LISTEN@|$addr|" -e "s|@ROOT@|$root|" \
-			"$top/loadtest/nginx.conf" >/tmp/nginx.conf
-		cmd=("$(command -v nginx || echo /usr/sbin/nginx)" -p /tmp -c /tmp/nginx.conf -e /tmp/nginx-error.log) ;;
+	user|supervisor|limit|nginx) ;;
 	*) echo "profile: unknown server $s"; rc=1; continue ;;
 	esac
-	"${cmd[@]}" >"$VM_OUT/$s.out" 2>&1 &
+	# each server as make bench starts it (its nginx.conf, its flags)
+	port=$(free_addr) port=${port##*:}
+	addr=127.0.0.1:$port
+	python3 "$top/loadtest/bench.py" --serve "$s" --port "$port" \
+		--docroot "$root" --out "/tmp/profile-$s" >"$VM_OUT/$s.out" 2>&1 &
 	pid=$!
 	if ! wait_listening "$addr"; then
 		echo "profile: $s did not start (see $s.out)"
@@ -47,12 +89,12 @@ for s in "$@"; do
 	wrk -t1 -c64 -d1s "http://$addr/1k.bin" >/dev/null	# warm-up
 	perf record -q -a -g -e cpu-clock -F 999 -o "/tmp/$s.data" -- \
 		wrk -t1 -c64 -d"${seconds}s" "http://$addr/1k.bin" >"$VM_OUT/$s-wrk.txt" 2>&1
-	if [ "$s" = nginx ]; then
-		kill -QUIT "$pid"	# daemon off: $pid is the master
-	else
-		kill -TERM "$pid"
+	trace_run "$s" "$addr"
+	kill -TERM "$pid"
+	if ! wait "$pid"; then
+		echo "profile: $s did not stop cleanly (see $s.out)"
+		rc=1
 	fi
-	wait "$pid"
 	echo "profile: $s: $(awk '/Requests\/sec/ { print $2 }' "$VM_OUT/$s-wrk.txt") requests/s (raw, emulated)"
 	# the server's share: every sample but wrk's, perf's and the idle loop's
 	perf report -i "/tmp/$s.data" --no-children --sort comm --stdio -g none \

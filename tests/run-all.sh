@@ -11,6 +11,7 @@ suites=(
 	"server process tests|python3 tests/server/test_server.py --kserver build/kserver"
 	"kserverctl on the host (no module)|tests/ctl/run.sh"
 	"loadtest report generator|python3 tests/loadtest/test_report.py"
+	"make profile and make bench helpers|python3 tests/loadtest/test_profile_tools.py"
 	"HTTP conformance, user mode|tests/http/run.sh --serve-hidden"
 	"HTTP conformance, user mode, ASan build|env KSERVER=build/kserver-asan tests/http/run.sh"
 	"real clients: curl, wrk, chromium|tests/clients/run.sh"
