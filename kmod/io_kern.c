@@ -27,13 +27,28 @@
 #define SAKURA_SEND_PAGES	16	/* pages per zero-copy send */
 #define SAKURA_SEND_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
+/*
+ * The wake-up count is read before the call: bytes queued after it bump the
+ * count (sakura_conn_wake), so a short read followed by new bytes is never
+ * taken for an empty socket.
+ */
 static long sakura_recv(struct ks_conn *c, void *buf, size_t len)
 {
+	struct sakura_conn *sc = sakura_conn_of(c);
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
 	struct kvec iov = { .iov_base = buf, .iov_len = len };
+	u32 seen = smp_load_acquire(&sc->rd_events);
+	int n;
 
-	return kernel_recvmsg(sakura_conn_of(c)->sock, &msg, &iov, 1, len,
-			      MSG_DONTWAIT);
+	if (sc->rd_drained && seen == sc->rd_drained_at) {
+		sc->core->recvs_skipped++;
+		return -EAGAIN;
+	}
+	n = kernel_recvmsg(sc->sock, &msg, &iov, 1, len, MSG_DONTWAIT);
+	sc->core->recvs++;
+	sc->rd_drained = n == -EAGAIN || (n >= 0 && (size_t)n < len);
+	sc->rd_drained_at = seen;
+	return n;
 }
 
 static long sakura_send_buf(struct socket *sock, const void *buf, size_t len,
@@ -111,12 +126,51 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 	return n;
 }
 
+/*
+ * A small body, for the head's buffer: copied straight out of the uptodate
+ * page-cache pages (those the zero-copy path would send; like it, no atime
+ * or fsnotify on the way), kernel_read() for the rest from the first page
+ * that is not there. Never past the current size: a file that shrank since
+ * its stat gives a short count, and the handler takes the send path.
+ */
 static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
 			void *buf, size_t len)
 {
-	loff_t pos = off;
+	struct file *file = f->h.ptr;
+	loff_t size = i_size_read(file_inode(file));
+	size_t done = 0;
+	loff_t pos;
+	ssize_t n;
 
-	return kernel_read(f->h.ptr, buf, len, &pos);
+	if (size <= 0 || off >= (u64)size)
+		return 0;
+	len = min_t(u64, len, (u64)size - off);
+	while (done < len) {
+		pgoff_t index = (off + done) >> PAGE_SHIFT;
+		size_t poff = offset_in_page(off + done);
+		size_t chunk = min_t(size_t, PAGE_SIZE - poff, len - done);
+		struct folio *folio = __filemap_get_folio(file->f_mapping,
+							  index, 0, 0);
+
+		/* 6.1 says NULL for a miss, 6.12 ERR_PTR(-ENOENT) */
+		if (IS_ERR_OR_NULL(folio))
+			break;
+		if (!folio_test_uptodate(folio)) {
+			folio_put(folio);
+			break;
+		}
+		memcpy_from_page(buf + done, folio_file_page(folio, index),
+				 poff, chunk);
+		folio_put(folio);
+		done += chunk;
+	}
+	if (done == len)
+		return done;
+	pos = off + done;
+	n = kernel_read(file, buf + done, len - done, &pos);
+	if (n < 0)
+		return done ? (long)done : n;
+	return done + n;
 }
 
 static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,

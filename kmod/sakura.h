@@ -50,6 +50,17 @@ struct sakura_conn {
 	struct list_head node;		/* core->conns, then core->done */
 	struct list_head ready;		/* core->ready, under ready_lock */
 	unsigned long flags;		/* SAKURA_CONN_* bits */
+	/*
+	 * Read-side wake-ups, counted by the callback (serialised by the
+	 * socket's wait-queue lock). A recv that came back short left the
+	 * socket empty; until rd_events moves past rd_drained_at nothing new
+	 * arrived, and recv answers -EAGAIN without calling into TCP (the
+	 * user-mode loop's rdrained, nginx's rev->ready = 0): one tcp_recvmsg
+	 * less per keep-alive request.
+	 */
+	u32 rd_events;
+	u32 rd_drained_at;
+	bool rd_drained;
 	u32 cqe_op;			/* for the completion: SAKURA_CQE_* */
 	u64 user_data;
 	s32 fd;
@@ -89,6 +100,7 @@ struct sakura_core {
 	u32 fcache_n;			/* entries open */
 	u64 fcache_swept_ms;
 	u64 fcache_hits, fcache_misses;
+	u64 recvs, recvs_skipped;	/* tcp_recvmsg calls, and those saved */
 	bool cq_posted;			/* completions since poll waiters woke */
 	bool handback_idle;		/* user mode: hand back idle ones */
 	u32 log_woken_tail;		/* log_tail when poll waiters last woke */

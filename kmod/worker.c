@@ -110,6 +110,11 @@ static int sakura_conn_wake(struct wait_queue_entry *wait, unsigned int mode,
 	if (mask && !(mask & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM |
 			      EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
 		return 0;
+	/* bytes, the end or an error: the next recv must look (after the
+	 * queueing of the data that woke us; pairs with sakura_recv) */
+	if (!mask || (mask & (EPOLLIN | EPOLLRDNORM | EPOLLERR | EPOLLHUP |
+			      EPOLLRDHUP)))
+		smp_store_release(&sc->rd_events, sc->rd_events + 1);
 	sakura_conn_queue(sc);
 	return 0;
 }

@@ -145,6 +145,17 @@ hits=$(sum_field fcache_hits)
 	[ "$r4" = "$(printf 'two\ngrown')" ] && [ "$c5" = 404 ] &&
 	[ "$hits" -ge 9 ]
 result "open-file cache: $hits hits; a replaced, a grown and a deleted file are seen at once" $?
+# a keep-alive request costs one tcp_recvmsg: after a short read the worker
+# waits for the socket's wake-up instead of asking again (rd_drained)
+echo one >"$fc/a.txt"
+r0=$(sum_field recvs) s0=$(sum_field recvs_skipped) q0=$(sum_field requests)
+n=$(curl -s --max-time 20 "http://$addr/a.txt?n=[1-40]" | grep -c '^one$')
+sleep 0.3	# the last request is counted after its send, the EOF read after that
+r1=$(sum_field recvs) s1=$(sum_field recvs_skipped) q1=$(sum_field requests)
+recvs=$((r1 - r0)) reqs=$((q1 - q0))
+[ "$n" = 40 ] && [ "$reqs" = 40 ] && [ "$recvs" -le $((reqs + 3)) ] &&
+	[ $((s1 - s0)) -ge $((reqs - 3)) ]
+result "keep-alive: $recvs tcp_recvmsg calls for $reqs requests, $((s1 - s0)) saved after short reads" $?
 # a deleted file is not kept open: its tmpfs pages come back once it idles
 head -c $((64 << 20)) /dev/zero >"$fc/big.bin"
 curl -s -o /dev/null --max-time 60 "http://$addr/big.bin"
