@@ -8,15 +8,15 @@ Usage: python3 tests/loadtest/test_profile_tools.py [--only SUBSTRING]
 Prints "ok NAME" or "FAIL NAME: why" per case, then "N passed, N failed";
 exit 0 iff nothing failed.
 """
-import argparse
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
+
+import cases
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -170,33 +170,7 @@ def test_serve_bad_arguments():
            "%s: exit %d, %r" % (why, r.returncode, r.stderr))
 
 
-TESTS = [(n[5:], f) for n, f in sorted(globals().items())
-         if n.startswith("test_") and callable(f)]
-
-
-def main():
-    global TMP
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
+if __name__ == "__main__":
     if not os.access(KSERVER, os.X_OK):
         sys.exit("test_profile_tools: build/kserver is missing (make kserver)")
-    passed = failed = 0
-    with tempfile.TemporaryDirectory(prefix="test-profile-tools-") as TMP:
-        for name, fn in TESTS:
-            if args.only not in name:
-                continue
-            try:
-                fn()
-                print("ok   %s" % name)
-                passed += 1
-            except Exception as e:  # noqa: BLE001 - report every failure kind
-                print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-                failed += 1
-            sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cases.run(sys.modules[__name__], "test-profile-tools-"))

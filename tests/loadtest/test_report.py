@@ -7,7 +7,6 @@ Usage: python3 tests/loadtest/test_report.py [--only SUBSTRING]
 Prints "ok NAME" or "FAIL NAME: why" per case, then "N passed, N failed";
 exit 0 iff nothing failed.
 """
-import argparse
 import csv
 import datetime
 import json
@@ -17,6 +16,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import cases
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -516,31 +517,5 @@ def test_help():
         assert word in p.stdout, "%r not in --help" % word
 
 
-TESTS = [(name, fn) for name, fn in globals().items()
-         if name.startswith("test_") and callable(fn)]
-
-
-def main():
-    global TMP
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
-    passed = failed = 0
-    with tempfile.TemporaryDirectory(prefix="test-report-") as TMP:
-        for name, fn in TESTS:
-            if args.only not in name:
-                continue
-            try:
-                note = fn()
-                print("ok   %s%s" % (name, " (%s)" % note if note else ""))
-                passed += 1
-            except Exception as e:  # noqa: BLE001 - report every failure kind
-                print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-                failed += 1
-            sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cases.run(sys.modules[__name__], "test-report-"))
