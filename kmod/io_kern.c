@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/net.h>
@@ -28,10 +29,22 @@
 #define SAKURA_SEND_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
 /*
- * The wake-up count is read before the call: bytes queued after it bump the
- * count (sakura_conn_wake), so a short read followed by new bytes is never
- * taken for an empty socket.
+ * One tcp_recvmsg() per keep-alive request: after a read that left the
+ * socket empty, the next one is skipped (-EAGAIN) until the wake-up count
+ * moves. The count is read before the call: bytes queued after it bump it
+ * (sakura_conn_wake), so a short read followed by new bytes is never taken
+ * for an empty socket. A short read alone does not prove the socket empty:
+ * tcp_recvmsg() also stops at a FIN, an error or an urgent mark with more
+ * queued behind, whose wake-ups may have been counted before @seen — so the
+ * socket itself is asked, after the call (anything later bumps the count).
  */
+static bool sakura_sock_drained(struct sock *sk)
+{
+	return !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
+	       !READ_ONCE(sk->sk_err) &&
+	       skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
 static long sakura_recv(struct ks_conn *c, void *buf, size_t len)
 {
 	struct sakura_conn *sc = sakura_conn_of(c);
@@ -46,9 +59,30 @@ static long sakura_recv(struct ks_conn *c, void *buf, size_t len)
 	}
 	n = kernel_recvmsg(sc->sock, &msg, &iov, 1, len, MSG_DONTWAIT);
 	sc->core->recvs++;
-	sc->rd_drained = n == -EAGAIN || (n >= 0 && (size_t)n < len);
+	sc->rd_drained = (n == -EAGAIN || (n > 0 && (size_t)n < len)) &&
+			 sakura_sock_drained(sc->sock->sk);
 	sc->rd_drained_at = seen;
 	return n;
+}
+
+/*
+ * Bodies come straight from the page cache (zero-copy, or copied out of
+ * its folios) only where that cache is the file's truth and is indexed in
+ * pages: tmpfs, ext2/3/4, XFS, Btrfs. Elsewhere read_iter() does the work,
+ * as it must: NFS and 9p revalidate their cache there, FUSE asks its
+ * daemon, hugetlbfs indexes in huge pages on 6.1, overlayfs keeps the
+ * pages on the file beneath.
+ */
+static bool sakura_pagecache_direct(const struct file *file)
+{
+	switch (file_inode(file)->i_sb->s_magic) {
+	case TMPFS_MAGIC:
+	case EXT4_SUPER_MAGIC:		/* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		return true;
+	}
+	return false;
 }
 
 static long sakura_send_buf(struct socket *sock, const void *buf, size_t len,
@@ -127,30 +161,19 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 }
 
 /*
- * A small body, for the head's buffer: copied straight out of the uptodate
- * page-cache pages (those the zero-copy path would send; like it, no atime
- * or fsnotify on the way), kernel_read() for the rest from the first page
- * that is not there. Never past the current size: a file that shrank since
- * its stat gives a short count, and the handler takes the send path.
+ * Copy [off, off + len) out of the uptodate page-cache pages, stopping at
+ * the first page that is not there; returns the bytes copied.
  */
-static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
-			void *buf, size_t len)
+static size_t sakura_copy_cached(struct address_space *mapping, u64 off,
+				 void *buf, size_t len)
 {
-	struct file *file = f->h.ptr;
-	loff_t size = i_size_read(file_inode(file));
 	size_t done = 0;
-	loff_t pos;
-	ssize_t n;
 
-	if (size <= 0 || off >= (u64)size)
-		return 0;
-	len = min_t(u64, len, (u64)size - off);
 	while (done < len) {
 		pgoff_t index = (off + done) >> PAGE_SHIFT;
 		size_t poff = offset_in_page(off + done);
 		size_t chunk = min_t(size_t, PAGE_SIZE - poff, len - done);
-		struct folio *folio = __filemap_get_folio(file->f_mapping,
-							  index, 0, 0);
+		struct folio *folio = __filemap_get_folio(mapping, index, 0, 0);
 
 		/* 6.1 says NULL for a miss, 6.12 ERR_PTR(-ENOENT) */
 		if (IS_ERR_OR_NULL(folio))
@@ -164,6 +187,31 @@ static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
 		folio_put(folio);
 		done += chunk;
 	}
+	return done;
+}
+
+/*
+ * A small body, for the head's buffer: copied straight out of the uptodate
+ * page-cache pages where sakura_pagecache_direct() allows (those the
+ * zero-copy path would send; like it, no atime or fsnotify on the way),
+ * kernel_read() for the rest. Never past the current size: a file that
+ * shrank since its stat gives a short count, and the handler takes the
+ * send path.
+ */
+static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
+			void *buf, size_t len)
+{
+	struct file *file = f->h.ptr;
+	loff_t size = i_size_read(file_inode(file));
+	size_t done = 0;
+	loff_t pos;
+	ssize_t n;
+
+	if (size <= 0 || off >= (u64)size)
+		return 0;
+	len = min_t(u64, len, (u64)size - off);
+	if (sakura_pagecache_direct(file))
+		done = sakura_copy_cached(file->f_mapping, off, buf, len);
 	if (done == len)
 		return done;
 	pos = off + done;
@@ -182,8 +230,8 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	struct folio *folios[SAKURA_SEND_PAGES];
 	struct bio_vec bv[SAKURA_SEND_PAGES];
 	int flags = SAKURA_SEND_FLAGS;
-	unsigned int nr, i;
-	size_t bytes;
+	unsigned int nr = 0, i;
+	size_t bytes = 0;
 	long sent;
 
 	if (size < 0 || off >= (u64)size)
@@ -191,7 +239,9 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	len = min_t(u64, len, (u64)size - off);
 	if (off + len < c->fend || c->more_follows)
 		flags |= MSG_MORE;
-	bytes = sakura_cached_pages(file->f_mapping, off, len, bv, folios, &nr);
+	if (sakura_pagecache_direct(file))
+		bytes = sakura_cached_pages(file->f_mapping, off, len, bv,
+					    folios, &nr);
 	if (!nr)
 		return sakura_send_copy(sc->core, sc->sock, file, off, len,
 					flags);

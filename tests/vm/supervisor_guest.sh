@@ -120,6 +120,15 @@ copied=$(sum_field copied_bytes)
 stop_server
 [ "$got" = "$want" ] && [ "$copied" -gt 0 ]
 result "cold cache: same bytes through the copy path ($copied bytes copied)" $?
+# that file lives on the guest's 9p root: even with its pages cached, a file
+# system that revalidates in read_iter() is never sent from the page cache
+cat "$cold/sakura.ko" >/dev/null
+start_server warm9p "$cold" --mode supervisor
+got=$(curl -s --max-time 60 "http://$addr/sakura.ko" | sha256sum | cut -d' ' -f1)
+zc=$(sum_field zerocopy_bytes) copied=$(sum_field copied_bytes)
+stop_server
+[ "$got" = "$want" ] && [ "$zc" = 0 ] && [ "$copied" -gt 0 ]
+result "9p root, cached: same bytes through read_iter ($copied copied, $zc zero-copy)" $?
 
 # --- 2d. the open-file cache: reused, never stale, never holding deleted files ---
 fc=$work/fcache
