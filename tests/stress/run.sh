@@ -12,6 +12,10 @@
 #      fuzzer for 10 minutes and 100 kills with SIGKILL per kernel
 #   5. slow and many clients in a 6.12 guest, both modes (tests/slow/slow_guest.sh)
 #
+# Guests boot through guest_suite (tests/http/lib.sh): a boot that dies in the
+# kernel's own start-up, before the script (seen: an int3 Oops in
+# sched_clock_cpu while 6.12 patched its text under TCG), is booted again once.
+#
 # Every suite prints "figure: NAME N" lines (inputs tried, faults injected,
 # connections held, executions); they are summed into tests/RELIABILITY.md
 # with each suite's verdict. --quick runs the make test lengths instead
@@ -29,7 +33,7 @@ quick=0
 for arg; do
 	case $arg in
 	--quick) quick=1 ;;
-	*) sed -n '4,23s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,27s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 fuzz_seconds=${FUZZ_SECONDS:-600}
@@ -50,7 +54,7 @@ suites=(
 	"slow and many clients, user mode|tests/slow/run.sh $long"
 	"libFuzzer: parser and handler, $fuzz_seconds s|tests/fuzz/run.sh --seconds $fuzz_seconds"
 	"QEMU guests 6.1 and 6.12: both modes, switching, /dev/sakura fuzzer, kills|tests/vm/supervisor.sh $guest_args"
-	"slow and many clients in a 6.12 guest, user and supervisor mode|k=\$(tests/vm/deps.sh | sed -n 's/^KVER_612=//p') && tests/vm/guest.sh --kver \$k --smp 2 --mem 4G --timeout 2400 --out $top/build/vm/runs/slow-stress -- $top/tests/slow/slow_guest.sh"
+	"slow and many clients in a 6.12 guest, user and supervisor mode|k=\$(tests/vm/deps.sh | sed -n 's/^KVER_612=//p') && top=$top && . tests/http/lib.sh && guest_suite \"\$k, slow and many clients\" $top/build/vm/runs/slow-stress --kver \$k --smp 2 --mem 4G --timeout 2400 -- $top/tests/slow/slow_guest.sh; summary"
 )
 
 total_pass=0 total_fail=0
