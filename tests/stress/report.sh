@@ -30,7 +30,7 @@ while IFS='|' read -r _ p f sec; do
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) seconds=$((seconds + sec))
 done <"$dir/verdicts"
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$top" diff --quiet HEAD -- kmod kserver ctl tests 2>/dev/null || rev="$rev (with uncommitted changes)"
+git -C "$top" diff --quiet HEAD -- kmod kserver ctl tests ':!tests/RELIABILITY*.md' 2>/dev/null || rev="$rev (with uncommitted changes)"
 {
 	echo "# $title"
 	echo
