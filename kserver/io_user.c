@@ -41,8 +41,8 @@ static long ks_u_recv(struct ks_conn *c, void *buf, size_t len)
 			u->rdrained = true;
 		return -errno;
 	}
-	if ((size_t)n < len)
-		u->rdrained = true;
+	if ((size_t)n < len && !u->rdhup)
+		u->rdrained = true;	/* empty until the next edge, unless a FIN waits */
 	return n;
 }
 

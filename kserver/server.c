@@ -195,6 +195,7 @@ static void ks_uconn_start(struct ks_thread *t, struct ks_uconn *u,
 	ks_peer_from(&u->c.peer, ss);
 	u->on_ready = false;
 	u->rdrained = false;
+	u->rdhup = false;
 	t->nconns++;
 	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, (int)u->c.sock.fd, &ev)) {
 		ks_uconn_close(t, u);
@@ -506,6 +507,8 @@ static void *ks_thread_main(void *arg)
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
 					     EPOLLERR))
 				u->rdrained = false;	/* new bytes, or the end */
+			if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				u->rdhup = true;	/* a FIN waits behind the bytes */
 			ks_uconn_after(t, u, ks_conn_run(&u->c));
 			if (srv->sup)
 				ks_sup_poll(t);

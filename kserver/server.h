@@ -105,6 +105,7 @@ struct ks_uconn {
 	 * one call less per keep-alive request.
 	 */
 	bool rdrained;
+	bool rdhup;	/* the peer shut down or failed: never drained */
 };
 
 extern const struct ks_io_ops ks_user_io_ops;
