@@ -52,24 +52,16 @@ summary() {
 	[ "$failed" = 0 ]
 }
 
-# guest_suite LABEL OUT GUEST_ARGS... - one tests/vm/guest.sh boot (--out OUT
+# guest_suite LABEL OUT GUEST_ARGS... - one tests/vm/guest.sh run (--out OUT
 # GUEST_ARGS...) counted under LABEL from its console (a dirty dmesg, a bad
-# taint or a dead guest fail it). A boot that dies before the script starts
-# (a fault in the kernel's own start-up, before our module is loaded: seen
-# once as a KASAN report in the debug kernel's early IRQ handling under TCG)
-# is booted again, once, and that is said.
+# taint or a dead guest fail it). guest.sh itself boots once more a guest
+# that died before the script started.
 guest_suite() {
-	local label=$1 out=$2 rc try
+	local label=$1 out=$2 rc
 	shift 2
-	for try in 1 2; do
-		"$top/tests/vm/guest.sh" --out "$out" "$@"
-		rc=$?
-		tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
-		[ "$rc" != 0 ] && [ "$try" = 1 ] && [ ! -e "$out/.vm/started" ] || break
-		rm -rf -- "$out.boot-failed"
-		mv "$out" "$out.boot-failed"
-		echo "$label: the guest died before the script started (kept in $out.boot-failed); booting again"
-	done
+	"$top/tests/vm/guest.sh" --out "$out" "$@"
+	rc=$?
+	tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null
 	counted "$label" "$out/console.txt" "$rc"
 }
 

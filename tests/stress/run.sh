@@ -12,9 +12,9 @@
 #      fuzzer for 10 minutes and 100 kills with SIGKILL per kernel
 #   5. slow and many clients in a 6.12 guest, both modes (tests/slow/slow_guest.sh)
 #
-# Guests boot through guest_suite (tests/http/lib.sh): a boot that dies in the
-# kernel's own start-up, before the script (seen: an int3 Oops in
-# sched_clock_cpu while 6.12 patched its text under TCG), is booted again once.
+# Guests boot through tests/vm/guest.sh: a boot that dies in the kernel's own
+# start-up, before the script (seen: an int3 Oops in sched_clock_cpu while
+# 6.12 patched its text under TCG), is booted again once, and said.
 #
 # Every suite prints "figure: NAME N" lines (inputs tried, faults injected,
 # connections held, executions); they are summed into tests/RELIABILITY.md
