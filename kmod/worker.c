@@ -147,6 +147,9 @@ static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
 	sakura_conn_unhook(core, sc);
 	list_del(&sc->node);
 	core->nconns--;
+	/* the last reference when user space closed its fd early: __fput() */
+	if (file_count(sc->file) == 1)
+		core->files_put++;
 	fput(sc->file);
 	sc->file = NULL;
 	sc->sock = NULL;
