@@ -9,6 +9,7 @@
  * permission checks see the server's credentials, as in user mode.
  */
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/magic.h>
@@ -29,14 +30,10 @@
 #define SAKURA_SEND_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
 /*
- * One tcp_recvmsg() per keep-alive request: after a read that left the
- * socket empty, the next one is skipped (-EAGAIN) until the wake-up count
- * moves. The count is read before the call: bytes queued after it bump it
- * (sakura_conn_wake), so a short read followed by new bytes is never taken
- * for an empty socket. A short read alone does not prove the socket empty:
- * tcp_recvmsg() also stops at a FIN, an error or an urgent mark with more
- * queued behind, whose wake-ups may have been counted before @seen — so the
- * socket itself is asked, after the call (anything later bumps the count).
+ * Whether a short read left the socket empty. tcp_recvmsg() also stops at a
+ * FIN, an error or an urgent mark with more queued behind, whose wake-ups
+ * may have been counted before sakura_recv() read the count, so the socket
+ * itself is asked, after the call (anything later bumps the count).
  */
 static bool sakura_sock_drained(struct sock *sk)
 {
@@ -45,6 +42,13 @@ static bool sakura_sock_drained(struct sock *sk)
 	       skb_queue_empty_lockless(&sk->sk_receive_queue);
 }
 
+/*
+ * One tcp_recvmsg() per keep-alive request: after a read that left the
+ * socket empty, the next one is skipped (-EAGAIN) until the wake-up count
+ * moves. The count is read before the call: bytes queued after it bump it
+ * (sakura_conn_wake), so a short read followed by new bytes is never taken
+ * for an empty socket.
+ */
 static long sakura_recv(struct ks_conn *c, void *buf, size_t len)
 {
 	struct sakura_conn *sc = sakura_conn_of(c);
@@ -191,9 +195,26 @@ static size_t sakura_copy_cached(struct address_space *mapping, u64 off,
 }
 
 /*
+ * Before bytes are taken straight out of the page cache, what sendfile()
+ * asks of every read (rw_verify_area): the LSM's file_permission hook and
+ * fanotify's access-permission event (6.1: inside security_file_permission;
+ * 6.12: fsnotify_file_area_perm). The open-time checks ran at dentry_open(),
+ * but a file stays open in the fcache across requests and a policy or a
+ * permission listener may say no to a later read. kernel_read() does this
+ * itself on the other path.
+ */
+static int sakura_direct_verify(struct file *file, u64 off, size_t len)
+{
+	loff_t pos = off;
+
+	return rw_verify_area(READ, file, &pos, len);
+}
+
+/*
  * A small body, for the head's buffer: copied straight out of the uptodate
  * page-cache pages where sakura_pagecache_direct() allows (those the
- * zero-copy path would send; like it, no atime or fsnotify on the way),
+ * zero-copy path would send; like it, checked by sakura_direct_verify() and
+ * reported to fsnotify as an access, as sendfile() does; no atime update),
  * kernel_read() for the rest. Never past the current size: a file that
  * shrank since its stat gives a short count, and the handler takes the
  * send path.
@@ -210,8 +231,15 @@ static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
 	if (size <= 0 || off >= (u64)size)
 		return 0;
 	len = min_t(u64, len, (u64)size - off);
-	if (sakura_pagecache_direct(file))
+	if (sakura_pagecache_direct(file)) {
+		int err = sakura_direct_verify(file, off, len);
+
+		if (err)
+			return err;
 		done = sakura_copy_cached(file->f_mapping, off, buf, len);
+		if (done)
+			fsnotify_access(file);
+	}
 	if (done == len)
 		return done;
 	pos = off + done;
@@ -239,9 +267,14 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	len = min_t(u64, len, (u64)size - off);
 	if (off + len < c->fend || c->more_follows)
 		flags |= MSG_MORE;
-	if (sakura_pagecache_direct(file))
+	if (sakura_pagecache_direct(file)) {
+		int err = sakura_direct_verify(file, off, len);
+
+		if (err)
+			return err;
 		bytes = sakura_cached_pages(file->f_mapping, off, len, bv,
 					    folios, &nr);
+	}
 	if (!nr)
 		return sakura_send_copy(sc->core, sc->sock, file, off, len,
 					flags);
@@ -250,8 +283,10 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	sent = sakura_send_pages(sc->sock, bv, nr, bytes, flags);
 	for (i = 0; i < nr; i++)
 		folio_put(folios[i]);
-	if (sent > 0)
+	if (sent > 0) {
 		sc->core->zerocopy_bytes += sent;
+		fsnotify_access(file);
+	}
 	return sent;
 }
 

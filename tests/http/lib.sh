@@ -19,6 +19,7 @@ addr=
 server_pid=
 passed=0
 failed=0
+skipped=0
 
 # result WHAT STATUS - count and print one check's outcome.
 result() {
@@ -31,24 +32,31 @@ result() {
 	fi
 }
 
-# counted WHAT OUTPUT STATUS - fold a sub-suite's own "N passed, N failed"
-# closing line (in file OUTPUT) into the counts, so the last line sums cases.
+# counted WHAT OUTPUT STATUS - fold a sub-suite's own "N passed, N failed[,
+# N skipped]" closing line (in file OUTPUT) into the counts, so the last line
+# sums cases.
 counted() {
-	local line p f
+	local line p f k
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
 	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
 	f=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+	k=$(echo "$line" | sed -n 's/^[0-9]* passed, [0-9]* failed, \([0-9]*\) skipped.*/\1/p')
 	if [ -z "$line" ] || { [ "$3" != 0 ] && [ "${f:-0}" = 0 ]; }; then
 		f=$((${f:-0} + 1))
 	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + f))
-	echo "$1: ${p:-0} passed, $f failed"
+	skipped=$((skipped + ${k:-0}))
+	echo "$1: ${p:-0} passed, $f failed${k:+, $k skipped}"
 }
 
 # summary - the closing line; returns 0 iff nothing failed.
 summary() {
-	echo "$passed passed, $failed failed"
+	if [ "$skipped" != 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
 	[ "$failed" = 0 ]
 }
 

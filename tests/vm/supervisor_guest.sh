@@ -10,7 +10,8 @@
 #      files truncated, replaced, deleted or symlinked out mid-send and a
 #      directory swapped with a symlink to /, in both modes; a client that
 #      reads nothing reset at the send timeout (no orphan); 64 MiB zero-copy
-#      (fast and slow readers); a cold-cache file through the copy path
+#      (fast and slow readers); a cold-cache file through the copy path;
+#      fanotify may deny and inotify sees every read (tests/vm/fsnotify_check.py)
 #   3. the kernel does the work: under N keep-alive requests, strace -f -c of
 #      kserver shows no recv/read/open/sendfile calls that grow with N, while
 #      /proc/sakura counts the requests
@@ -181,7 +182,25 @@ stop_server
 result "server exits 0 after the open-file cache checks" $?
 umount "$fc"
 
-# --- 2e. a server never serves what its own credentials could not open --------
+# --- 2e. reads are asked and reported as sendfile()'s are, both modes ----------
+# fanotify's access-permission listeners (and the LSM) are asked before every
+# read, even of a file the open-file cache keeps open; inotify sees IN_ACCESS
+fsn=$work/fsnotify
+mkdir -p "$fsn"
+mount -t tmpfs -o size=64m kserver-fsnotify "$fsn"
+for m in user supervisor; do
+	if start_server "fsnotify-$m" "$fsn" --mode "$m"; then
+		run_counted "read permission and access events, $m mode" \
+			"$PYTHON" "$top/tests/vm/fsnotify_check.py" "$addr" "$fsn"
+		stop_server
+		result "$m server exits 0 after the fsnotify checks" $?
+	else
+		result "start a $m server on $fsn" 1
+	fi
+done
+umount "$fsn"
+
+# --- 2f. a server never serves what its own credentials could not open --------
 # as nobody with CAP_NET_ADMIN (to register; /dev/sakura is opened up for it
 # only here): the same answers in both modes, 403 for what nobody cannot read
 pr=$(mktemp -d /tmp/kserver-perm.XXXXXX)

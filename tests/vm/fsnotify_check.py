@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""fsnotify_check.py ADDR ROOT - the server's reads are the kernel's reads.
+
+Bodies leave as sendfile() would send them, whatever the mode: every read is
+asked of fanotify's access-permission listeners (and the LSM) first, and
+reported to inotify/fanotify as an access afterwards. In supervisor mode
+the worker takes bodies straight from the page cache, so it must call what
+sendfile() calls (rw_verify_area, fsnotify_access) itself.
+
+For a small file (its body copied behind the head) and a 256 KiB one (sent
+zero-copy) in ROOT, which must be a file system whose page cache the kernel
+worker uses directly (tmpfs):
+  inotify   IN_ACCESS arrives for each GET
+  fanotify  with a listener answering FAN_DENY to every FAN_ACCESS_PERM on
+            the file, the client gets the head and not one byte of the body,
+            then EOF; the listener was asked
+  allowed   with the listener gone, the same request gets the whole file
+The listener marks files that nobody has opened yet: since 6.12 (and its
+backports) a file opened while no permission listener watches its file
+system is never asked about later reads (file_set_fsnotify_mode), for
+nginx's cached fds as much as ours. A kernel without fanotify permission
+events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS) skips those checks, and says so.
+Ends with "N passed, N failed, N skipped"."""
+import ctypes
+import errno
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+addr, root = sys.argv[1], sys.argv[2]
+host, port = addr.rsplit(":", 1)
+port = int(port)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
+                               ctypes.c_int, ctypes.c_char_p]
+libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_uint32]
+
+FAN_CLOEXEC, FAN_CLASS_CONTENT = 0x1, 0x4
+FAN_MARK_ADD = 0x1
+FAN_ACCESS_PERM = 0x00020000
+FAN_ALLOW, FAN_DENY = 0x1, 0x2
+AT_FDCWD = -100
+IN_NONBLOCK, IN_CLOEXEC, IN_ACCESS = 0o4000, 0o2000000, 0x1
+META = struct.Struct("=IBBHQii")      # struct fanotify_event_metadata
+
+passed = failed = skipped = 0
+
+
+def result(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok   " + what)
+    else:
+        failed += 1
+        print("FAIL " + what)
+    sys.stdout.flush()
+
+
+def oserror(what):
+    e = ctypes.get_errno()
+    return OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def get(name):
+    """GET /name, Connection: close: (status, Content-Length, body)."""
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(("GET /%s HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n"
+               % name).encode())
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    if b"\r\n\r\n" not in data:
+        return None, None, data
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = None
+    for h in head.split(b"\r\n")[1:]:
+        k, _, v = h.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    return int(head.split()[1]), length, body
+
+
+class Denier(threading.Thread):
+    """A fanotify listener that says no to every read of the marked files."""
+
+    def __init__(self, paths):
+        super().__init__(daemon=True)
+        self.fd = libc.fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT,
+                                     os.O_RDONLY)
+        if self.fd < 0:
+            raise oserror("fanotify_init")
+        for p in paths:
+            if libc.fanotify_mark(self.fd, FAN_MARK_ADD, FAN_ACCESS_PERM,
+                                  AT_FDCWD, p.encode()) < 0:
+                raise oserror("fanotify_mark " + p)
+        self.asked = 0
+        self.stop_r, self.stop_w = os.pipe()
+
+    def run(self):
+        while True:
+            r, _, _ = select.select([self.fd, self.stop_r], [], [])
+            if self.stop_r in r:
+                return
+            buf = os.read(self.fd, 4096)
+            off = 0
+            while off + META.size <= len(buf):
+                ev_len, _, _, _, mask, fd, _ = META.unpack_from(buf, off)
+                if mask & FAN_ACCESS_PERM:
+                    self.asked += 1
+                    os.write(self.fd, struct.pack("=iI", fd, FAN_DENY))
+                if fd >= 0:
+                    os.close(fd)
+                off += ev_len
+
+    def stop(self):
+        os.write(self.stop_w, b"x")
+        self.join(5)
+        os.close(self.fd)
+
+
+def accesses(ifd, wd, timeout=3.0):
+    """IN_ACCESS events on watch wd read within timeout."""
+    n = 0
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([ifd], [], [], 0.1)
+        if not r:
+            if n:
+                break
+            continue
+        buf = os.read(ifd, 4096)
+        off = 0
+        while off + 16 <= len(buf):
+            w, mask, _, nlen = struct.unpack_from("=iIII", buf, off)
+            if w == wd and mask & IN_ACCESS:
+                n += 1
+            off += 16 + nlen
+    return n
+
+
+files = {"small": 1000, "large": 256 << 10}
+tag = "%d-%d" % (os.getpid(), time.monotonic_ns())
+for kind, size in files.items():
+    body = (kind.encode() * (size // len(kind) + 1))[:size]
+    for use in ("ino", "fan"):
+        with open(os.path.join(root, "%s-%s-%s.bin" % (use, kind, tag)),
+                  "wb") as f:
+            f.write(body)
+    files[kind] = body
+
+ifd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+if ifd < 0:
+    raise oserror("inotify_init1")
+for kind, body in files.items():
+    name = "ino-%s-%s.bin" % (kind, tag)
+    wd = libc.inotify_add_watch(ifd, os.path.join(root, name).encode(),
+                                IN_ACCESS)
+    if wd < 0:
+        raise oserror("inotify_add_watch")
+    st, _, got = get(name)
+    n = accesses(ifd, wd)
+    result(st == 200 and got == body and n >= 1,
+           "inotify: GET of the %s file (%d bytes) is an IN_ACCESS "
+           "(status %s, %d events)" % (kind, len(body), st, n))
+os.close(ifd)
+
+names = {k: "fan-%s-%s.bin" % (k, tag) for k in files}
+try:
+    denier = Denier([os.path.join(root, n) for n in names.values()])
+except OSError as e:
+    # a kernel without CONFIG_FANOTIFY_ACCESS_PERMISSIONS
+    if e.errno != errno.EINVAL:
+        raise
+    denier = None
+    skipped += 2 * len(files)
+    print("skip fanotify: no access-permission events in this kernel (%s)" % e)
+if denier:
+    denier.start()
+for kind, body in files.items() if denier else ():
+    before = denier.asked
+    st, length, got = get(names[kind])
+    result(st == 200 and length == len(body) and got == b""
+           and denier.asked > before,
+           "fanotify: a denied read sends the head and no body byte "
+           "(%s file: status %s, %d of %s bytes, asked %d times)"
+           % (kind, st, len(got), length, denier.asked - before))
+if denier:
+    denier.stop()
+for kind, body in files.items() if denier else ():
+    st, _, got = get(names[kind])
+    result(st == 200 and got == body,
+           "fanotify: with the listener gone the %s file is whole (status "
+           "%s, %d bytes)" % (kind, st, len(got)))
+for use in ("ino", "fan"):
+    for kind in files:
+        os.unlink(os.path.join(root, "%s-%s-%s.bin" % (use, kind, tag)))
+print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+sys.exit(1 if failed else 0)
