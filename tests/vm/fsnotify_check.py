@@ -18,8 +18,8 @@ worker uses directly (tmpfs):
 The listener marks files that nobody has opened yet: since 6.12 (and its
 backports) a file opened while no permission listener watches its file
 system is never asked about later reads (file_set_fsnotify_mode), for
-nginx's cached fds as much as ours. A kernel without fanotify permission
-events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS) skips those checks, and says so.
+nginx's cached fds as much as ours. A kernel without fanotify (ENOSYS) or
+its permission events (EINVAL) skips those checks, and says so.
 Ends with "N passed, N failed, N skipped"."""
 import ctypes
 import errno
@@ -181,8 +181,9 @@ names = {k: "fan-%s-%s.bin" % (k, tag) for k in files}
 try:
     denier = Denier([os.path.join(root, n) for n in names.values()])
 except OSError as e:
-    # a kernel without CONFIG_FANOTIFY_ACCESS_PERMISSIONS
-    if e.errno != errno.EINVAL:
+    # a kernel without CONFIG_FANOTIFY (ENOSYS) or without its
+    # CONFIG_FANOTIFY_ACCESS_PERMISSIONS (EINVAL)
+    if e.errno not in (errno.ENOSYS, errno.EINVAL):
         raise
     denier = None
     skipped += 2 * len(files)
