@@ -116,7 +116,7 @@ ensure_backports_source
 # KS_EXTRA_PACKAGES: the rest of the project's packages (tests/deps.sh), so
 # that one apt-get update serves everything.
 # shellcheck disable=SC2086 # a list of package names
-install_missing qemu-system-x86 busybox-static cpio kmod linux-image-amd64 linux-headers-amd64 \
+install_missing qemu-system-x86 busybox-static cpio kmod procps linux-image-amd64 linux-headers-amd64 \
     ${KS_EXTRA_PACKAGES:-}
 
 # Resolve the 6.1 version from the metapackage's dependency (linux-image-6.1.0-NN-amd64).

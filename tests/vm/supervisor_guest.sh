@@ -281,7 +281,21 @@ strace_counts() {
 	ok=$(keepalive_load "$a" "$n")
 	echo "  $n requests: $ok answered 200"
 	grep -E 'sakura|requests' /proc/sakura | sed 's/^/  \/proc\/sakura: /' | head -6
-	kill -TERM "$(cat "/proc/$pid/task/$pid/children")"
+	# kserver is strace's child: pkill -P finds it through every task's
+	# parent (/proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which
+	# the debug kernel lacks: the cat failed there and wait hung); bounded
+	pkill -TERM -P "$pid"
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "  strace (pid $pid) still runs 30 s after SIGTERM to kserver"
+		pkill -KILL -P "$pid"
+		kill -KILL "$pid"
+		wait "$pid"
+		return 1
+	fi
 	wait "$pid"
 	[ "$ok" = "$n" ] || return 1
 	awk '$1 ~ /^(recvfrom|recvmsg|read|readv|openat|openat2|sendfile|sendto|sendmsg|write|writev|fstat|newfstatat|close)$/ { print $1, $2 }' \
