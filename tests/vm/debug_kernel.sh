@@ -41,6 +41,10 @@ CONFIG=(
     # signalfd/timerfd, ptrace for strace, /proc/slabinfo (SLUB_DEBUG), mkfifo/mknod
     EPOLL=y EVENTFD=y SIGNALFD=y TIMERFD=y FHANDLE=y PROC_FS=y SYSFS=y SYSVIPC=y
     POSIX_TIMERS=y FUTEX=y MULTIUSER=y
+    # fanotify permission events, as Debian's kernels have (tests/vm/fsnotify_check.py)
+    FANOTIFY=y FANOTIFY_ACCESS_PERMISSIONS=y
+    # /proc/PID/task/TID/children, as Debian's kernels have (tests/server/test_server.py)
+    PROC_CHILDREN=y
     # no debug info: faster build, smaller tree (kallsyms still symbolizes reports)
     DEBUG_INFO_NONE=y DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=n DEBUG_INFO_DWARF4=n
     DEBUG_INFO_DWARF5=n DEBUG_INFO_BTF=n KALLSYMS=y KALLSYMS_ALL=y
