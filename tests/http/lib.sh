@@ -126,15 +126,22 @@ start_server() {
 	return 1
 }
 
+# wait_gone PID SECONDS - until PID has exited, at most SECONDS; fails if
+# it still runs then
+wait_gone() {
+	local _
+	for _ in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
 # stop_server - SIGTERM; the server must exit with status 0 within 10 s.
 stop_server() {
 	local status
 	kill -TERM "$server_pid"
-	for _ in $(seq 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server_pid" 2>/dev/null; then
+	if ! wait_gone "$server_pid" 10; then
 		echo "server still running 10 s after SIGTERM"
 		kill -KILL "$server_pid"
 	fi

@@ -285,11 +285,7 @@ strace_counts() {
 	# parent (/proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which
 	# the debug kernel lacks: the cat failed there and wait hung); bounded
 	pkill -TERM -P "$pid"
-	for _ in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! wait_gone "$pid" 30; then
 		echo "  strace (pid $pid) still runs 30 s after SIGTERM to kserver"
 		pkill -KILL -P "$pid"
 		kill -KILL "$pid"
