@@ -165,11 +165,31 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 }
 
 /*
- * Copy [off, off + len) out of the uptodate page-cache pages, stopping at
- * the first page that is not there; returns the bytes copied.
+ * Before bytes are taken straight out of the page cache, what sendfile()
+ * asks of every read (rw_verify_area): the LSM's file_permission hook and
+ * fanotify's access-permission event (6.1: inside security_file_permission;
+ * 6.12: fsnotify_file_area_perm). The open-time checks ran at dentry_open(),
+ * but a file stays open in the fcache across requests and a policy or a
+ * permission listener may say no to a later read. Asked only once uptodate
+ * pages were found: a miss goes to kernel_read(), which asks itself, and a
+ * listener must see one question per read, not two.
  */
-static size_t sakura_copy_cached(struct address_space *mapping, u64 off,
-				 void *buf, size_t len)
+static int sakura_direct_verify(struct file *file, u64 off, size_t len)
+{
+	loff_t pos = off;
+
+	return rw_verify_area(READ, file, &pos, len);
+}
+
+/*
+ * Copy [off, off + len) out of the uptodate page-cache pages, stopping at
+ * the first page that is not there; returns the bytes copied, or the
+ * verdict of sakura_direct_verify() on the whole range, asked before the
+ * first byte. The rest of a partial copy goes through kernel_read(), which
+ * asks again for its part (a body only partly cached: rare).
+ */
+static long sakura_copy_cached(struct file *file, u64 off, void *buf,
+			       size_t len)
 {
 	size_t done = 0;
 
@@ -177,7 +197,8 @@ static size_t sakura_copy_cached(struct address_space *mapping, u64 off,
 		pgoff_t index = (off + done) >> PAGE_SHIFT;
 		size_t poff = offset_in_page(off + done);
 		size_t chunk = min_t(size_t, PAGE_SIZE - poff, len - done);
-		struct folio *folio = __filemap_get_folio(mapping, index, 0, 0);
+		struct folio *folio = __filemap_get_folio(file->f_mapping,
+							  index, 0, 0);
 
 		/* 6.1 says NULL for a miss, 6.12 ERR_PTR(-ENOENT) */
 		if (IS_ERR_OR_NULL(folio))
@@ -186,28 +207,22 @@ static size_t sakura_copy_cached(struct address_space *mapping, u64 off,
 			folio_put(folio);
 			break;
 		}
+		if (!done) {
+			int err = sakura_direct_verify(file, off, len);
+
+			if (err) {
+				folio_put(folio);
+				return err;
+			}
+		}
 		memcpy_from_page(buf + done, folio_file_page(folio, index),
 				 poff, chunk);
 		folio_put(folio);
 		done += chunk;
 	}
+	if (done)
+		fsnotify_access(file);
 	return done;
-}
-
-/*
- * Before bytes are taken straight out of the page cache, what sendfile()
- * asks of every read (rw_verify_area): the LSM's file_permission hook and
- * fanotify's access-permission event (6.1: inside security_file_permission;
- * 6.12: fsnotify_file_area_perm). The open-time checks ran at dentry_open(),
- * but a file stays open in the fcache across requests and a policy or a
- * permission listener may say no to a later read. kernel_read() does this
- * itself on the other path.
- */
-static int sakura_direct_verify(struct file *file, u64 off, size_t len)
-{
-	loff_t pos = off;
-
-	return rw_verify_area(READ, file, &pos, len);
 }
 
 /*
@@ -232,13 +247,11 @@ static long sakura_read(struct ks_worker *w, struct ks_file *f, u64 off,
 		return 0;
 	len = min_t(u64, len, (u64)size - off);
 	if (sakura_pagecache_direct(file)) {
-		int err = sakura_direct_verify(file, off, len);
+		long copied = sakura_copy_cached(file, off, buf, len);
 
-		if (err)
-			return err;
-		done = sakura_copy_cached(file->f_mapping, off, buf, len);
-		if (done)
-			fsnotify_access(file);
+		if (copied < 0)
+			return copied;
+		done = copied;
 	}
 	if (done == len)
 		return done;
@@ -267,20 +280,17 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	len = min_t(u64, len, (u64)size - off);
 	if (off + len < c->fend || c->more_follows)
 		flags |= MSG_MORE;
-	if (sakura_pagecache_direct(file)) {
-		int err = sakura_direct_verify(file, off, len);
-
-		if (err)
-			return err;
+	if (sakura_pagecache_direct(file))
 		bytes = sakura_cached_pages(file->f_mapping, off, len, bv,
 					    folios, &nr);
-	}
 	if (!nr)
 		return sakura_send_copy(sc->core, sc->sock, file, off, len,
 					flags);
 	if (bytes < len)
 		flags |= MSG_MORE;
-	sent = sakura_send_pages(sc->sock, bv, nr, bytes, flags);
+	sent = sakura_direct_verify(file, off, bytes);
+	if (!sent)
+		sent = sakura_send_pages(sc->sock, bv, nr, bytes, flags);
 	for (i = 0; i < nr; i++)
 		folio_put(folios[i]);
 	if (sent > 0) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fsnotify_check.py ADDR ROOT - the server's reads are the kernel's reads.
+"""fsnotify_check.py ADDR ROOT [cold] - the server's reads are the kernel's reads.
 
 Bodies leave as sendfile() would send them, whatever the mode: every read is
 asked of fanotify's access-permission listeners (and the LSM) first, and
@@ -9,12 +9,17 @@ sendfile() calls (rw_verify_area, fsnotify_access) itself.
 
 For a small file (its body copied behind the head) and a 256 KiB one (sent
 zero-copy) in ROOT, which must be a file system whose page cache the kernel
-worker uses directly (tmpfs):
+worker uses directly (tmpfs, ext4):
   inotify   IN_ACCESS arrives for each GET
   fanotify  with a listener answering FAN_DENY to every FAN_ACCESS_PERM on
             the file, the client gets the head and not one byte of the body,
             then EOF; the listener was asked
   allowed   with the listener gone, the same request gets the whole file
+  counted   a listener answering FAN_ALLOW is asked exactly once for a GET of
+            the small file (one read, one question) and the body is whole
+With "cold", the page cache is dropped before every GET (ROOT on a disk file
+system such as ext4): the kernel worker then reads through kernel_read(),
+which asks itself, and must not ask a second time.
 The listener marks files that nobody has opened yet: since 6.12 (and its
 backports) a file opened while no permission listener watches its file
 system is never asked about later reads (file_set_fsnotify_mode), for
@@ -32,6 +37,7 @@ import threading
 import time
 
 addr, root = sys.argv[1], sys.argv[2]
+cold = sys.argv[3:] == ["cold"]
 host, port = addr.rsplit(":", 1)
 port = int(port)
 libc = ctypes.CDLL(None, use_errno=True)
@@ -69,6 +75,10 @@ def oserror(what):
 
 def get(name):
     """GET /name, Connection: close: (status, Content-Length, body)."""
+    if cold:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3")
     s = socket.create_connection((host, port), timeout=10)
     s.sendall(("GET /%s HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n"
                % name).encode())
@@ -93,10 +103,11 @@ def get(name):
     return int(head.split()[1]), length, body
 
 
-class Denier(threading.Thread):
-    """A fanotify listener that says no to every read of the marked files."""
+class Listener(threading.Thread):
+    """A fanotify listener that answers verdict to every read of the marked
+    files, and counts the questions."""
 
-    def __init__(self, paths):
+    def __init__(self, paths, verdict):
         super().__init__(daemon=True)
         self.fd = libc.fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT,
                                      os.O_RDONLY)
@@ -107,6 +118,7 @@ class Denier(threading.Thread):
                                   AT_FDCWD, p.encode()) < 0:
                 raise oserror("fanotify_mark " + p)
         self.asked = 0
+        self.verdict = verdict
         self.stop_r, self.stop_w = os.pipe()
 
     def run(self):
@@ -120,7 +132,7 @@ class Denier(threading.Thread):
                 ev_len, _, _, _, mask, fd, _ = META.unpack_from(buf, off)
                 if mask & FAN_ACCESS_PERM:
                     self.asked += 1
-                    os.write(self.fd, struct.pack("=iI", fd, FAN_DENY))
+                    os.write(self.fd, struct.pack("=iI", fd, self.verdict))
                 if fd >= 0:
                     os.close(fd)
                 off += ev_len
@@ -151,11 +163,12 @@ def accesses(ifd, wd, timeout=3.0):
     return n
 
 
+USES = ("ino", "fan", "cnt")
 files = {"small": 1000, "large": 256 << 10}
 tag = "%d-%d" % (os.getpid(), time.monotonic_ns())
 for kind, size in files.items():
     body = (kind.encode() * (size // len(kind) + 1))[:size]
-    for use in ("ino", "fan"):
+    for use in USES:
         with open(os.path.join(root, "%s-%s-%s.bin" % (use, kind, tag)),
                   "wb") as f:
             f.write(body)
@@ -179,14 +192,15 @@ os.close(ifd)
 
 names = {k: "fan-%s-%s.bin" % (k, tag) for k in files}
 try:
-    denier = Denier([os.path.join(root, n) for n in names.values()])
+    denier = Listener([os.path.join(root, n) for n in names.values()],
+                      FAN_DENY)
 except OSError as e:
     # a kernel without CONFIG_FANOTIFY (ENOSYS) or without its
     # CONFIG_FANOTIFY_ACCESS_PERMISSIONS (EINVAL)
     if e.errno not in (errno.ENOSYS, errno.EINVAL):
         raise
     denier = None
-    skipped += 2 * len(files)
+    skipped += 3 * len(files)
     print("skip fanotify: no access-permission events in this kernel (%s)" % e)
 if denier:
     denier.start()
@@ -205,7 +219,26 @@ for kind, body in files.items() if denier else ():
     result(st == 200 and got == body,
            "fanotify: with the listener gone the %s file is whole (status "
            "%s, %d bytes)" % (kind, st, len(got)))
-for use in ("ino", "fan"):
+# a listener that allows: one question per read of the small body; the
+# large one is sent in pieces, a question for each (as sendfile() asks)
+names = {k: "cnt-%s-%s.bin" % (k, tag) for k in files}
+counter = denier and Listener([os.path.join(root, n) for n in names.values()],
+                              FAN_ALLOW)
+if counter:
+    counter.start()
+for kind, body in files.items() if counter else ():
+    before = counter.asked
+    st, _, got = get(names[kind])
+    asked = counter.asked - before
+    result(st == 200 and got == body
+           and (asked == 1 if kind == "small" else asked >= 1),
+           "fanotify: an allowing listener is asked %s for the %s file "
+           "(status %s, %d bytes, asked %d times)"
+           % ("once" if kind == "small" else "at least once", kind, st,
+              len(got), asked))
+if counter:
+    counter.stop()
+for use in USES:
     for kind in files:
         os.unlink(os.path.join(root, "%s-%s-%s.bin" % (use, kind, tag)))
 print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))

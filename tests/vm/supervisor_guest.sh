@@ -11,7 +11,8 @@
 #      directory swapped with a symlink to /, in both modes; a client that
 #      reads nothing reset at the send timeout (no orphan); 64 MiB zero-copy
 #      (fast and slow readers); a cold-cache file through the copy path;
-#      fanotify may deny and inotify sees every read (tests/vm/fsnotify_check.py)
+#      fanotify may deny, is asked once per read (tmpfs; ext4 with a cold
+#      cache) and inotify sees every read (tests/vm/fsnotify_check.py)
 #   3. the kernel does the work: under N keep-alive requests, strace -f -c of
 #      kserver shows no recv/read/open/sendfile calls that grow with N, while
 #      /proc/sakura counts the requests
@@ -35,6 +36,29 @@ run_counted() {
 	local rc=$?
 	grep -E '^(FAIL|[0-9]+ passed)' "$work/sub.out" | tail -n 20
 	counted "$name" "$work/sub.out" "$rc"
+}
+
+# each_mode LABEL ROOT SERVER_ARGS CHECK [ARGS...] - in user mode, then in
+# supervisor mode: a server on ROOT (with SERVER_ARGS, split on spaces), the
+# Python check tests/vm/CHECK ADDR ARGS counted against it, the server's clean
+# exit. A %m in ROOT or ARGS stands for the mode.
+each_mode() {
+	local label=$1 root=$2 sargs=$3 check=$4 m r
+	shift 4
+	local args=("$@")
+	for m in user supervisor; do
+		r=${root//%m/$m}
+		mkdir -p "$r"
+		# shellcheck disable=SC2086 # SERVER_ARGS are words
+		if start_server "${check%.py}-$m" "$r" --mode "$m" $sargs; then
+			run_counted "$label, $m mode" "$PYTHON" \
+				"$top/tests/vm/$check" "$addr" "${args[@]//%m/$m}"
+			stop_server
+			result "$m server exits 0 after: $label" $?
+		else
+			result "$m server start for: $label" 1
+		fi
+	done
 }
 
 insmod "$ko"
@@ -61,32 +85,13 @@ if ! cmp -s "$work/user.tr" "$work/supervisor.tr"; then
 fi
 
 # --- 2b. files truncated or replaced while being sent, both modes -----------------
-for m in user supervisor; do
-	mkdir -p "$work/race-$m"
-	if start_server "race-$m" "$work/race-$m" --mode "$m"; then
-		run_counted "file races, $m mode" \
-			"$PYTHON" "$top/tests/vm/file_race.py" "$addr" "$work/race-$m"
-		stop_server
-		result "$m server exits 0 after the file races" $?
-	else
-		result "$m server start for the file races" 1
-	fi
-	rm -rf "$work/race-$m"
-done
+each_mode "file races" "$work/race-%m" "" file_race.py "$work/race-%m"
+rm -rf "$work/race-user" "$work/race-supervisor"
 
 # --- 2b'. a client that reads nothing is reset at the send timeout, both modes ---
 mkdir -p "$work/unread"
 head -c $((1 << 20)) /dev/urandom >"$work/unread/1m.bin"
-for m in user supervisor; do
-	if start_server "unread-$m" "$work/unread" --mode "$m" --send-timeout 1; then
-		run_counted "unread bytes reset, $m mode" \
-			"$PYTHON" "$top/tests/vm/unread_reset.py" "$addr"
-		stop_server
-		result "$m server exits 0 after the unread-bytes resets" $?
-	else
-		result "$m server start for the unread-bytes resets" 1
-	fi
-done
+each_mode "unread bytes reset" "$work/unread" "--send-timeout 1" unread_reset.py
 rm -rf "$work/unread"
 
 # --- 2c. big bodies from the page cache, zero-copy; the cold-cache fallback -----
@@ -188,17 +193,23 @@ umount "$fc"
 fsn=$work/fsnotify
 mkdir -p "$fsn"
 mount -t tmpfs -o size=64m kserver-fsnotify "$fsn"
-for m in user supervisor; do
-	if start_server "fsnotify-$m" "$fsn" --mode "$m"; then
-		run_counted "read permission and access events, $m mode" \
-			"$PYTHON" "$top/tests/vm/fsnotify_check.py" "$addr" "$fsn"
-		stop_server
-		result "$m server exits 0 after the fsnotify checks" $?
-	else
-		result "start a $m server on $fsn" 1
-	fi
-done
+each_mode "read permission and access events" "$fsn/%m" "" \
+	fsnotify_check.py "$fsn/%m"
 umount "$fsn"
+# the same on ext4 with its page cache dropped before every GET: a miss goes
+# through kernel_read(), which asks the listener itself, and only it does
+img=$work/fsnotify.ext4
+modprobe -q loop 2>/dev/null
+modprobe -q ext4 2>/dev/null
+if truncate -s 64M "$img" && mkfs.ext4 -q -F "$img" &&
+	mount -o loop "$img" "$fsn"; then
+	each_mode "read permission and access events, cold ext4" "$fsn/%m" "" \
+		fsnotify_check.py "$fsn/%m" cold
+	umount "$fsn"
+else
+	result "an ext4 file system on a loop device for the cold-cache checks" 1
+fi
+rm -f "$img"
 
 # --- 2f. a server never serves what its own credentials could not open --------
 # as nobody with CAP_NET_ADMIN (to register; /dev/sakura is opened up for it
