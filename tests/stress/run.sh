@@ -69,14 +69,14 @@ for s in "${suites[@]}"; do
 	bash -c "$cmd" 2>&1 | tee "$out/$i.out"
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$i.out" | tail -n 1)
-	p=0 f=1
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+	p=0 f=1 k=0
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} k=${BASH_REMATCH[4]:-0}
 		((rc != 0 && f == 0)) && f=1
 	fi
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
 	tests/stress/report.sh --record "$out" "$name" "$p" "$f" "$(($(date +%s) - t0))" \
-		"$out/$i.out"
+		"$out/$i.out" "$k"
 done
 
 # --- tests/RELIABILITY.md -------------------------------------------------------

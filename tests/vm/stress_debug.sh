@@ -68,7 +68,7 @@ mkdir -p "$out"
 : >"$out/verdicts"
 for suite in "${suites[@]}"; do
 	echo "=== $suite on $KREL"
-	p0=$passed f0=$failed t1=$(date +%s)
+	p0=$passed f0=$failed k0=$skipped t1=$(date +%s)
 	args=()
 	[ "$suite" = supervisor ] && args=("$cycles")
 	[ "$suite" = fuzz ] && args=("$fuzz_seconds")
@@ -81,7 +81,8 @@ for suite in "${suites[@]}"; do
 		--smp 2 --mem 4G --timeout "$timeout" --cmdline no_timer_check -- \
 		"$top/tests/vm/${suite}_guest.sh" "${args[@]}"
 	tests/stress/report.sh --record "$out" "$suite on $KREL" $((passed - p0)) \
-		$((failed - f0)) $(($(date +%s) - t1)) "$top/build/vm/runs/debug-$suite/console.txt"
+		$((failed - f0)) $(($(date +%s) - t1)) "$top/build/vm/runs/debug-$suite/console.txt" \
+		$((skipped - k0))
 done
 echo "=== tests/RELIABILITY-debug.md"
 tests/stress/report.sh "$out" "$top/tests/RELIABILITY-debug.md" \
