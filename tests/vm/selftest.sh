@@ -126,10 +126,9 @@ run_guest() {
     RC=0
     "$GUEST" --kver "$kver" --out "$out" --quiet "$@" >"$LOG" 2>&1 || RC=$?
     ELAPSED=$((SECONDS - t0))
-    if grep -q 'died before the script started' "$LOG"; then
-        echo "selftest:   ($kver) $(grep -m1 'died before the script started' "$LOG")"
-    fi
-    local b
+    local b again
+    again=$(grep -m1 'died before the script started' "$LOG")
+    [[ -z $again ]] || echo "selftest:   ($kver) $again"
     b=$(sed -n 's/^vm: boot-to-script \([0-9.]*\)s.*/\1/p' "$LOG" | tail -n1)
     [[ -z $b ]] || BOOTS+=("$kver $b")
     echo "selftest:   ($kver) guest.sh rc=$RC in ${ELAPSED}s, boot-to-script ${b:-n/a}s"
