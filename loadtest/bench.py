@@ -259,6 +259,10 @@ def main():
     ap.add_argument("--port", type=int, default=0,
                     help="with --serve: the port (default: a free one)")
     args = ap.parse_args()
+    # nginx resolves its pid and log paths against its -p prefix, and the
+    # servers run elsewhere: every path given must be absolute
+    for a in ("out", "docroot", "kserver", "nginx", "wrk"):
+        setattr(args, a, os.path.abspath(getattr(args, a)))
     if args.serve:
         return serve(args)
 
