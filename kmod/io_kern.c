@@ -22,6 +22,7 @@
 #include <linux/stat.h>
 #include <linux/timekeeping.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "sakura.h"
 #include "compat.h"
@@ -443,6 +444,22 @@ static void sakura_close(struct ks_worker *w, struct ks_file *f)
 	}
 }
 
+/*
+ * Through the socket's own setsockopt (tcp_setsockopt): it takes the socket
+ * lock where the kernel needs it (6.1) and calls sk_write_space, whose
+ * wake-up of this very worker costs one spurious pass per raise, five at
+ * most a connection.
+ */
+static void sakura_set_unsent_max(struct ks_conn *c, u32 bytes)
+{
+	struct socket *sock = sakura_conn_of(c)->sock;
+	int v = bytes;
+
+	/* best effort: the old allowance still bounds the queue */
+	sock->ops->setsockopt(sock, SOL_TCP, TCP_NOTSENT_LOWAT,
+			      KERNEL_SOCKPTR(&v), sizeof(v));
+}
+
 static void sakura_shutdown(struct ks_conn *c)
 {
 	kernel_sock_shutdown(sakura_conn_of(c)->sock, SHUT_WR);
@@ -563,6 +580,7 @@ const struct ks_io_ops sakura_io_ops = {
 	.stat = sakura_stat,
 	.close = sakura_close,
 	.shutdown = sakura_shutdown,
+	.set_unsent_max = sakura_set_unsent_max,
 	.now = sakura_now,
 	.buf_get = sakura_buf_get,
 	.buf_put = sakura_buf_put,

@@ -135,6 +135,7 @@ void ks_conn_init(struct ks_conn *c, struct ks_worker *w, union ks_handle sock)
 	c->sock = sock;
 	/* idle until the first byte: no buffer, but the header timeout */
 	c->state = KS_CS_IDLE;
+	c->unsent_max = KS_UNSENT_MIN;	/* as the acceptor set it */
 	w->stats.accepted++;
 	ks_timer_arm(c, KS_TIMER_HEADER);
 }
@@ -146,6 +147,9 @@ void ks_conn_resume(struct ks_conn *c, struct ks_worker *w,
 	c->w = w;
 	c->sock = sock;
 	c->state = KS_CS_IDLE;
+	/* the socket keeps what it earned in the other mode; it is raised
+	 * again from here, at worst lowered once on the way */
+	c->unsent_max = KS_UNSENT_MIN;
 	w->stats.adopted++;
 	ks_timer_arm(c, KS_TIMER_IDLE);
 }
@@ -685,6 +689,17 @@ static int ks_close_after_response(struct ks_conn *c)
 	return KS_STEP_AGAIN;
 }
 
+/* A connection that took its allowance gets a bigger one (KS_UNSENT_MIN) */
+static void ks_unsent_grow(struct ks_conn *c)
+{
+	u32 next = ks_unsent_earned(c->unsent_max, c->file_sent);
+
+	if (next != c->unsent_max) {
+		c->unsent_max = next;
+		c->w->ops->set_unsent_max(c, next);
+	}
+}
+
 static int ks_step_send(struct ks_conn *c, u32 *budget)
 {
 	const struct ks_io_ops *ops = c->w->ops;
@@ -714,6 +729,8 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 			return ks_abort(c);
 		c->foff += n;
 		c->body_sent += n;
+		c->file_sent += n;
+		ks_unsent_grow(c);
 		*budget -= KS_MIN((u64)*budget, (u64)n);
 	}
 	ks_file_close(c);

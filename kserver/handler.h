@@ -26,6 +26,27 @@
 #define KS_INDEX_MAX 128
 #define KS_PASS_BYTES (512u * 1024)	/* body bytes per ks_conn_run() */
 #define KS_PASS_REQUESTS 16		/* requests per ks_conn_run() */
+/*
+ * Unsent bytes a connection's socket may queue (TCP_NOTSENT_LOWAT), earned
+ * as TCP earns its window. A new connection may queue KS_UNSENT_MIN: a slow
+ * reader then holds no more kernel memory than that plus what is in flight,
+ * where autotuning would let each queue grow to tcp_wmem's 4 MiB and a few
+ * thousand slow readers push TCP into memory pressure for every client
+ * (tests/slow). Each time a connection has been sent twice its allowance in
+ * file bytes, so at least its allowance has left the queue, the allowance
+ * doubles, up to KS_UNSENT_MAX (tcp_wmem's default maximum): a fast client
+ * is then fed in large pieces, as nginx feeds it, with fewer wake-ups.
+ */
+#define KS_UNSENT_MIN (128u << 10)
+#define KS_UNSENT_MAX (4u << 20)
+
+/* The allowance a connection with @sent file bytes sent has earned. */
+static inline u32 ks_unsent_earned(u32 cur, u64 sent)
+{
+	while (cur < KS_UNSENT_MAX && sent >= 2 * (u64)cur)
+		cur *= 2;
+	return KS_MIN(cur, KS_UNSENT_MAX);
+}
 #define KS_LINGER_BYTES (1u << 20)	/* drained at most before closing */
 #define KS_BENCH_BODY_MAX 4096		/* --bench-fixed, at most */
 #define KS_COPY_MAX 8192		/* bodies up to this leave with the head */
@@ -94,6 +115,8 @@ struct ks_io_ops {
 	void (*close)(struct ks_worker *w, struct ks_file *f);
 	/* no more writes on this connection (lingering close) */
 	void (*shutdown)(struct ks_conn *c);
+	/* the socket may queue this many unsent bytes (KS_UNSENT_MIN..MAX) */
+	void (*set_unsent_max)(struct ks_conn *c, u32 bytes);
 	/* monotonic milliseconds and wall-clock seconds */
 	void (*now)(struct ks_worker *w, u64 *mono_ms, s64 *wall);
 	/* a KS_CONN_BUF_SIZE buffer, or NULL; and its return */
@@ -203,6 +226,8 @@ struct ks_conn {
 	struct ks_file file;
 	u64 foff, fend;			/* file bytes still to send: [foff, fend) */
 	u64 body_sent;
+	u64 file_sent;			/* on this connection, every response */
+	u32 unsent_max;			/* its socket's allowance, KS_UNSENT_* */
 	u64 discard;			/* request-body bytes still to drop */
 	u64 lingered;
 };

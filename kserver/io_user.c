@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
@@ -259,6 +261,15 @@ static void ks_u_close(struct ks_worker *w, struct ks_file *f)
 	close((int)f->h.fd);
 }
 
+static void ks_u_set_unsent_max(struct ks_conn *c, u32 bytes)
+{
+	int v = (int)bytes;
+
+	/* best effort: the old allowance still bounds the queue */
+	(void)setsockopt(ks_sock_fd(c), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
+			 sizeof(v));
+}
+
 static void ks_u_shutdown(struct ks_conn *c)
 {
 	shutdown(ks_sock_fd(c), SHUT_WR);
@@ -317,6 +328,7 @@ const struct ks_io_ops ks_user_io_ops = {
 	.stat = ks_u_stat,
 	.close = ks_u_close,
 	.shutdown = ks_u_shutdown,
+	.set_unsent_max = ks_u_set_unsent_max,
 	.now = ks_u_now,
 	.buf_get = ks_u_buf_get,
 	.buf_put = ks_u_buf_put,

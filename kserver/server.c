@@ -35,13 +35,6 @@
 #define KS_ACCEPTS_PER_ROUND 64
 #define KS_BACKLOG 4096
 #define KS_DRAIN_MS 10000		/* graceful stop: finish in-flight, bounded */
-/*
- * Unsent bytes a socket may queue: a slow reader holds no more kernel memory
- * than this (plus what is in flight), where autotuning would let each grow to
- * tcp_wmem's 4 MiB and a few thousand of them push TCP into memory pressure
- * for every client. Bytes in flight are not limited: fast clients keep pace.
- */
-#define KS_NOTSENT_LOWAT (128 * 1024)
 #define KS_ACCEPT_PAUSE_MS 100		/* after EMFILE/ENFILE */
 #define KS_ACCEPT_WARN_MS 10000		/* say so at most this often */
 #define KS_STOP_SEQ (~0ull)		/* SAKURA_OP_MODE of a graceful stop */
@@ -233,7 +226,7 @@ void ks_resume(struct ks_thread *t, int fd)
 
 static void ks_accept(struct ks_thread *t)
 {
-	int i, one = 1, lowat = KS_NOTSENT_LOWAT;
+	int i, one = 1, lowat = KS_UNSENT_MIN;
 
 	for (i = 0; i < KS_ACCEPTS_PER_ROUND; i++) {
 		struct sockaddr_storage ss;
@@ -257,6 +250,7 @@ static void ks_accept(struct ks_thread *t)
 		t->accept_starved = 0;
 		t->accept_warned = false;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* the allowance a new connection starts from (handler.h) */
 		setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
 			   sizeof(lowat));
 		/* supervisor mode: one Sakura Call and the kernel owns it */

@@ -627,7 +627,22 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	if (r->body == r->cl)
 		fz_resp_done(st);
 	st->run_file_bytes += n;
+	st->conn_file_bytes += n;
 	return (long)n;
+}
+
+/* Only ever raised, only as far as the file bytes sent have earned. */
+static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
+{
+	struct fz_state *st = fz_conn(c);
+	u32 prev = st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
+
+	FZ_CHECK(bytes > prev && bytes <= KS_UNSENT_MAX,
+		 "unsent allowance %u after %u", bytes, prev);
+	FZ_CHECK(st->conn_file_bytes >= bytes,
+		 "unsent allowance %u with %llu file bytes sent", bytes,
+		 (unsigned long long)st->conn_file_bytes);
+	st->unsent_max = bytes;
 }
 
 static void fz_shutdown(struct ks_conn *c)
@@ -707,6 +722,7 @@ const struct ks_io_ops fz_io_ops = {
 	.stat = fz_stat,
 	.close = fz_close,
 	.shutdown = fz_shutdown,
+	.set_unsent_max = fz_set_unsent_max,
 	.now = fz_now,
 	.buf_get = fz_buf_get,
 	.buf_put = fz_buf_put,

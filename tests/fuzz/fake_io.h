@@ -83,6 +83,8 @@ struct fz_state {
 	long logs;
 	enum fz_last_io last_io;
 	bool excuse;		/* the fake cut a response short */
+	u64 conn_file_bytes;	/* send_file bytes, every response */
+	u32 unsent_max;		/* last set_unsent_max(), 0: none yet */
 	/* per ks_conn_run() */
 	u64 run_file_bytes;
 	u32 run_heads;

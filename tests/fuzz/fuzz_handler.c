@@ -70,6 +70,11 @@ static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 	FZ_CHECK(st->buf_gets == st->buf_puts, "%ld buf_get, %ld buf_put",
 		 st->buf_gets, st->buf_puts);
 	FZ_CHECK(!s->c.tlink.next && !s->c.tlink.prev, "timer still armed");
+	/* and it was given every allowance it earned */
+	FZ_CHECK((st->unsent_max ? st->unsent_max : KS_UNSENT_MIN) ==
+		 ks_unsent_earned(KS_UNSENT_MIN, st->conn_file_bytes),
+		 "unsent allowance %u after %llu file bytes", st->unsent_max,
+		 (unsigned long long)st->conn_file_bytes);
 	fz_resp_end(st);
 	s->ended = true;
 	for (i = 0; i < r->nconns; i++)

@@ -9,7 +9,9 @@
 #      both pass, and their transcripts are byte-identical (Date aside);
 #      files truncated, replaced, deleted or symlinked out mid-send and a
 #      directory swapped with a symlink to /, in both modes; a client that
-#      reads nothing reset at the send timeout (no orphan); 64 MiB zero-copy
+#      reads nothing reset at the send timeout (no orphan); the unsent bytes
+#      a socket may queue start small and grow as the client takes them
+#      (tests/vm/unsent_allowance.py); 64 MiB zero-copy
 #      (fast and slow readers); a cold-cache file through the copy path;
 #      fanotify may deny, is asked once per read (tmpfs; ext4 with a cold
 #      cache) and inotify sees every read (tests/vm/fsnotify_check.py)
@@ -93,6 +95,10 @@ mkdir -p "$work/unread"
 head -c $((1 << 20)) /dev/urandom >"$work/unread/1m.bin"
 each_mode "unread bytes reset" "$work/unread" "--send-timeout 1" unread_reset.py
 rm -rf "$work/unread"
+
+# --- 2b''. unsent bytes are earned: a reader that takes nothing holds little -----
+each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py "$work/unsent"
+rm -rf "$work/unsent"
 
 # --- 2c. big bodies from the page cache, zero-copy; the cold-cache fallback -----
 # sum_field NAME - the sum of a per-core counter in /proc/sakura

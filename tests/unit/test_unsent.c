@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_unsent.c - tests for ks_unsent_earned() (kserver/handler.h): the
+ * unsent bytes a connection's socket may queue, earned by what it took.
+ */
+#include "ks_test.h"
+#include "handler.h"
+
+#define K (1u << 10)
+#define M (1u << 20)
+
+struct unsent_case {
+	u32 cur;
+	u64 sent;
+	u32 want;
+};
+
+static const struct unsent_case unsent_cases[] = {
+	{ KS_UNSENT_MIN, 0, KS_UNSENT_MIN },
+	{ KS_UNSENT_MIN, 256 * K - 1, KS_UNSENT_MIN },	/* not yet twice */
+	{ KS_UNSENT_MIN, 256 * K, 256 * K },
+	{ KS_UNSENT_MIN, 512 * K - 1, 256 * K },
+	{ KS_UNSENT_MIN, 512 * K, 512 * K },
+	{ KS_UNSENT_MIN, 1 * M, 1 * M },	/* one big send: several steps */
+	{ KS_UNSENT_MIN, 4 * M - 1, 2 * M },
+	{ KS_UNSENT_MIN, 4 * M, KS_UNSENT_MAX },
+	{ KS_UNSENT_MIN, ~0ull, KS_UNSENT_MAX },	/* never past the cap */
+	{ 1 * M, 1 * M, 1 * M },		/* never lowered */
+	{ 1 * M, 2 * M, 2 * M },
+	{ KS_UNSENT_MAX, ~0ull, KS_UNSENT_MAX },
+};
+
+START_TEST(test_earned)
+{
+	const struct unsent_case *t = &unsent_cases[_i];
+	u32 got = ks_unsent_earned(t->cur, t->sent);
+
+	ck_assert_msg(got == t->want, "earned(%u, %llu) = %u, want %u",
+		      t->cur, (unsigned long long)t->sent, got, t->want);
+}
+END_TEST
+
+/* growing one send at a time ends where one big step would */
+START_TEST(test_stepwise)
+{
+	u32 cur = KS_UNSENT_MIN, raises = 0;
+	u64 sent;
+
+	for (sent = 0; sent <= 16ull * M; sent += 4 * K) {
+		u32 next = ks_unsent_earned(cur, sent);
+
+		ck_assert_uint_ge(next, cur);
+		ck_assert_uint_le(next, 2 * cur);	/* one doubling a step */
+		ck_assert(next == KS_UNSENT_MIN || next <= sent);
+		raises += next != cur;
+		cur = next;
+	}
+	ck_assert_uint_eq(cur, KS_UNSENT_MAX);
+	ck_assert_uint_eq(raises, 5);		/* 128 KiB -> 4 MiB */
+}
+END_TEST
+
+static Suite *unsent_suite(void)
+{
+	Suite *s = suite_create("unsent");
+	TCase *tc = tcase_create("earned");
+
+	tcase_add_loop_test(tc, test_earned, 0,
+			    sizeof(unsent_cases) / sizeof(unsent_cases[0]));
+	tcase_add_test(tc, test_stepwise);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return ks_test_run(unsent_suite());
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""unsent_allowance.py ADDR ROOT - the unsent bytes a connection's socket may
+queue are earned (kserver/handler.h, KS_UNSENT_MIN..KS_UNSENT_MAX).
+
+The client keeps a small receive buffer (64 KiB), so what the server's
+socket holds beyond it is the unsent queue its allowance admits. Read from
+the server's side of the connection in /proc/net/tcp (tx_queue: unsent plus
+unacknowledged bytes) once it stops growing:
+  new       a connection that asks for 8 MiB and reads nothing: the server
+            queues no more than the first allowance (128 KiB) plus the
+            client's window and one segment's overshoot (< 448 KiB)
+  earned    a connection that first took 8 MiB at full speed, then asks again
+            and reads nothing: the server queues more than 1 MiB (its
+            allowance has doubled five times, to 4 MiB)
+Both requests then complete. ROOT gets the 8 MiB file. Ends with
+"N passed, N failed"."""
+import os
+import socket
+import sys
+import time
+
+addr, root = sys.argv[1], sys.argv[2]
+host, port = addr.rsplit(":", 1)
+port = int(port)
+SIZE = 8 << 20
+NAME = "unsent-%d.bin" % os.getpid()
+passed = failed = 0
+
+
+def result(ok, what):
+    global passed, failed
+    passed += bool(ok)
+    failed += not ok
+    print("%s %s" % ("ok  " if ok else "FAIL", what))
+    sys.stdout.flush()
+
+
+def server_queue(cport):
+    """tx_queue of the server's socket whose peer is our port cport."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fl = line.split()
+                lport = int(fl[1].rsplit(":", 1)[1], 16)
+                rport = int(fl[2].rsplit(":", 1)[1], 16)
+                if lport == port and rport == cport:
+                    return int(fl[4].split(":")[0], 16)
+    return None
+
+
+def settled(cport):
+    """The server's queue once it stopped growing (at most 5 s)."""
+    last, end = -1, time.monotonic() + 5
+    while time.monotonic() < end:
+        time.sleep(0.3)
+        q = server_queue(cport)
+        if q is not None and q == last:
+            return q
+        last = q if q is not None else last
+    return last
+
+
+def connect():
+    s = socket.socket(socket.AF_INET6 if ":" in host.strip("[]")
+                      else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    s.settimeout(30)
+    s.connect((host.strip("[]"), port))
+    return s
+
+
+def ask(s):
+    s.sendall(("GET /%s HTTP/1.1\r\nHost: u\r\n\r\n" % NAME).encode())
+
+
+def read_response(s):
+    """The whole response's body length (Content-Length framing)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return -1
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = -1
+    for h in head.split(b"\r\n")[1:]:
+        k, _, v = h.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    got = len(body)
+    while got < length:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
+
+
+with open(os.path.join(root, NAME), "wb") as f:
+    f.write(os.urandom(1 << 20) * (SIZE >> 20))
+
+s = connect()
+ask(s)
+q = settled(s.getsockname()[1])
+result(q is not None and 0 < q < 448 << 10,
+       "new: the server queues at most its first allowance and the window "
+       "for a client that reads nothing (%s bytes)" % q)
+result(read_response(s) == SIZE, "new: then the whole body arrives")
+s.close()
+
+s = connect()
+ask(s)
+first = read_response(s)
+ask(s)
+q = settled(s.getsockname()[1])
+result(first == SIZE and q is not None and q > 1 << 20,
+       "earned: after taking 8 MiB the server queues more than 1 MiB for "
+       "the same client (%s bytes)" % q)
+result(read_response(s) == SIZE, "earned: then the whole body arrives")
+s.close()
+os.unlink(os.path.join(root, NAME))
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
