@@ -127,7 +127,7 @@ run_guest() {
     "$GUEST" --kver "$kver" --out "$out" --quiet "$@" >"$LOG" 2>&1 || RC=$?
     ELAPSED=$((SECONDS - t0))
     local b again
-    again=$(grep -m1 'died before the script started' "$LOG")
+    again=$(grep -m1 'died before the script started' "$LOG" || true)
     [[ -z $again ]] || echo "selftest:   ($kver) $again"
     b=$(sed -n 's/^vm: boot-to-script \([0-9.]*\)s.*/\1/p' "$LOG" | tail -n1)
     [[ -z $b ]] || BOOTS+=("$kver $b")
