@@ -45,6 +45,8 @@ CONFIG=(
     FANOTIFY=y FANOTIFY_ACCESS_PERMISSIONS=y
     # /proc/PID/task/TID/children, as Debian's kernels have (tests/server/test_server.py)
     PROC_CHILDREN=y
+    # ext4 on a loop device: the cold-cache fanotify checks (supervisor_guest.sh 2e)
+    EXT4_FS=y BLK_DEV_LOOP=y
     # no debug info: faster build, smaller tree (kallsyms still symbolizes reports)
     DEBUG_INFO_NONE=y DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=n DEBUG_INFO_DWARF4=n
     DEBUG_INFO_DWARF5=n DEBUG_INFO_BTF=n KALLSYMS=y KALLSYMS_ALL=y
@@ -64,7 +66,7 @@ CONFIG=(
     # a small kernel: big subsystems from the defconfig the guest never uses (it boots
     # from 9p, talks over virtio-net and the serial console)
     DRM=n SOUND=n USB_SUPPORT=n WLAN=n WIRELESS=n CFG80211=n NETFILTER=n ETHERNET=n
-    ATA=n MD=n AGP=n PCCARD=n NFS_FS=n SECURITY_SELINUX=n HIBERNATION=n EXT4_FS=n SCSI=n
+    ATA=n MD=n AGP=n PCCARD=n NFS_FS=n SECURITY_SELINUX=n HIBERNATION=n SCSI=n
     HID=n NET_SCHED=n NETLABEL=n IP_PNP=n RFKILL=n EFI=n KPROBES=n FTRACE=n AUDIT=n
     QUOTA=n DMADEVICES=n NUMA=n
     # never collide with Debian's kernels
