@@ -15,14 +15,13 @@ import ctypes
 import hashlib
 import os
 import threading
-import socket
 import sys
 import time
 
+import httpc
+
 SIZE = 32 << 20
 addr, root = sys.argv[1], sys.argv[2]
-host, port = addr.rsplit(":", 1)
-port = int(port)
 
 
 def pattern(n, seed):
@@ -30,40 +29,19 @@ def pattern(n, seed):
     return (block * (n // len(block) + 1))[:n]
 
 
-def read_head(s):
-    """One response head from s: (status, Content-Length, body bytes so far)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the head")
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = int([h.split(b":")[1] for h in head.split(b"\r\n")
-                  if h.lower().startswith(b"content-length")][0])
-    return int(head.split()[1]), length, body
-
-
 def start(path):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)   # before connect
-    s.connect((host, port))
-    s.settimeout(30)
-    s.sendall(("GET /%s HTTP/1.1\r\nHost: r\r\n\r\n" % path).encode())
-    _, length, body = read_head(s)
+    """A GET of path on a connection with a small receive window: (the
+    connection, Content-Length, the body bytes that came with the head)."""
+    s = httpc.connect(addr, rcvbuf=16384)
+    httpc.ask(s, path)
+    _, length, body = httpc.read_head(s)
     return s, length, body
 
 
 def drain(s, body, length):
-    """Read to Content-Length or EOF (a keep-alive answer does not close)."""
-    while len(body) < length:
-        try:
-            chunk = s.recv(1 << 20)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        body += chunk
+    """Read to Content-Length, EOF or a reset (a keep-alive answer does not
+    close), then close."""
+    body = httpc.read_body(s, body, length)
     s.close()
     return body
 
@@ -150,17 +128,7 @@ def exchange(a, b):
 
 def get(path, conn=None):
     """One GET; on conn (keep-alive) when given. Returns (status, body)."""
-    s = conn or socket.create_connection((host, port), timeout=30)
-    s.sendall(("GET /%s HTTP/1.1\r\nHost: r\r\n%s\r\n" %
-               (path, "" if conn else "Connection: close\r\n")).encode())
-    status, length, body = read_head(s)
-    while len(body) < length:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    if not conn:
-        s.close()
+    status, _, body = httpc.get(addr, path, conn)
     return status, body
 
 
@@ -200,7 +168,7 @@ def dir_swapped(target):
     t.start()
     counts = {}
     try:
-        conns = [socket.create_connection((host, port), timeout=30) for _ in range(4)]
+        conns = [httpc.connect(addr) for _ in range(4)]
         for i in range(400):
             status, body = get("swap/etc/passwd", conns[i % 4])
             assert OUTSIDE not in body, "bytes from outside the root (%d): %r" % (status, body[:80])
@@ -232,7 +200,7 @@ def still_serving():
     return "served %d bytes" % len(body)
 
 
-passed = failed = 0
+t = httpc.Tally()
 for name, fn in (("truncated during send", truncated),
                  ("replaced during send", replaced),
                  ("deleted during send", deleted),
@@ -243,10 +211,7 @@ for name, fn in (("truncated during send", truncated),
                   lambda: dir_swapped("../../../../../..")),
                  ("still serving afterwards", still_serving)):
     try:
-        print("ok %s: %s" % (name, fn()))
-        passed += 1
+        t.result(True, "%s: %s" % (name, fn()))
     except Exception as e:      # every failure kind is a failed check
-        print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-        failed += 1
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+        t.result(False, "%s: %s: %s" % (name, type(e).__name__, e))
+t.finish()

@@ -36,10 +36,10 @@ import sys
 import threading
 import time
 
+import httpc
+
 addr, root = sys.argv[1], sys.argv[2]
 cold = sys.argv[3:] == ["cold"]
-host, port = addr.rsplit(":", 1)
-port = int(port)
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
                                ctypes.c_int, ctypes.c_char_p]
@@ -54,18 +54,7 @@ AT_FDCWD = -100
 IN_NONBLOCK, IN_CLOEXEC, IN_ACCESS = 0o4000, 0o2000000, 0x1
 META = struct.Struct("=IBBHQii")      # struct fanotify_event_metadata
 
-passed = failed = skipped = 0
-
-
-def result(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failed += 1
-        print("FAIL " + what)
-    sys.stdout.flush()
+t = httpc.Tally(with_skipped=True)
 
 
 def oserror(what):
@@ -74,33 +63,17 @@ def oserror(what):
 
 
 def get(name):
-    """GET /name, Connection: close: (status, Content-Length, body)."""
+    """GET /name, Connection: close, read to EOF: (status, Content-Length,
+    body); (None, None, b"") when no whole head came."""
     if cold:
         os.sync()
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("3")
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(("GET /%s HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n"
-               % name).encode())
-    data = b""
     try:
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            data += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
-    if b"\r\n\r\n" not in data:
-        return None, None, data
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = None
-    for h in head.split(b"\r\n")[1:]:
-        k, _, v = h.partition(b":")
-        if k.strip().lower() == b"content-length":
-            length = int(v)
-    return int(head.split()[1]), length, body
+        return httpc.get(addr, name, timeout=10)
+    except (ConnectionError, socket.timeout) as e:
+        print("     GET /%s: %s" % (name, e))
+        return None, None, b""
 
 
 class Listener(threading.Thread):
@@ -185,9 +158,9 @@ for kind, body in files.items():
         raise oserror("inotify_add_watch")
     st, _, got = get(name)
     n = accesses(ifd, wd)
-    result(st == 200 and got == body and n >= 1,
-           "inotify: GET of the %s file (%d bytes) is an IN_ACCESS "
-           "(status %s, %d events)" % (kind, len(body), st, n))
+    t.result(st == 200 and got == body and n >= 1,
+             "inotify: GET of the %s file (%d bytes) is an IN_ACCESS "
+             "(status %s, %d events)" % (kind, len(body), st, n))
 os.close(ifd)
 
 names = {k: "fan-%s-%s.bin" % (k, tag) for k in files}
@@ -200,25 +173,25 @@ except OSError as e:
     if e.errno not in (errno.ENOSYS, errno.EINVAL):
         raise
     denier = None
-    skipped += 3 * len(files)
-    print("skip fanotify: no access-permission events in this kernel (%s)" % e)
+    t.skip(3 * len(files),
+           "fanotify: no access-permission events in this kernel (%s)" % e)
 if denier:
     denier.start()
 for kind, body in files.items() if denier else ():
     before = denier.asked
     st, length, got = get(names[kind])
-    result(st == 200 and length == len(body) and got == b""
-           and denier.asked > before,
-           "fanotify: a denied read sends the head and no body byte "
-           "(%s file: status %s, %d of %s bytes, asked %d times)"
-           % (kind, st, len(got), length, denier.asked - before))
+    t.result(st == 200 and length == len(body) and got == b""
+             and denier.asked > before,
+             "fanotify: a denied read sends the head and no body byte "
+             "(%s file: status %s, %d of %s bytes, asked %d times)"
+             % (kind, st, len(got), length, denier.asked - before))
 if denier:
     denier.stop()
 for kind, body in files.items() if denier else ():
     st, _, got = get(names[kind])
-    result(st == 200 and got == body,
-           "fanotify: with the listener gone the %s file is whole (status "
-           "%s, %d bytes)" % (kind, st, len(got)))
+    t.result(st == 200 and got == body,
+             "fanotify: with the listener gone the %s file is whole (status "
+             "%s, %d bytes)" % (kind, st, len(got)))
 # a listener that allows: one question per read of the small body; the
 # large one is sent in pieces, a question for each (as sendfile() asks)
 names = {k: "cnt-%s-%s.bin" % (k, tag) for k in files}
@@ -230,16 +203,15 @@ for kind, body in files.items() if counter else ():
     before = counter.asked
     st, _, got = get(names[kind])
     asked = counter.asked - before
-    result(st == 200 and got == body
-           and (asked == 1 if kind == "small" else asked >= 1),
-           "fanotify: an allowing listener is asked %s for the %s file "
-           "(status %s, %d bytes, asked %d times)"
-           % ("once" if kind == "small" else "at least once", kind, st,
-              len(got), asked))
+    t.result(st == 200 and got == body
+             and (asked == 1 if kind == "small" else asked >= 1),
+             "fanotify: an allowing listener is asked %s for the %s file "
+             "(status %s, %d bytes, asked %d times)"
+             % ("once" if kind == "small" else "at least once", kind, st,
+                len(got), asked))
 if counter:
     counter.stop()
 for use in USES:
     for kind in files:
         os.unlink(os.path.join(root, "%s-%s-%s.bin" % (use, kind, tag)))
-print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-sys.exit(1 if failed else 0)
+t.finish()

@@ -5,11 +5,12 @@ nothing, and outlasts the server's send timeout (started with
 nginx's reset_timedout_connection), so no orphan socket keeps the unsent
 bytes. Checks the client sees ECONNRESET and /proc/net/sockstat counts no
 orphans. Ends with "N passed, N failed"."""
-import socket
 import sys
 import time
 
-host, port = sys.argv[1].rsplit(":", 1)
+from httpc import Tally, ask, connect
+
+addr = sys.argv[1]
 path = sys.argv[2] if len(sys.argv) > 2 else "/1m.bin"
 
 
@@ -21,22 +22,11 @@ def orphans():
     return -1
 
 
-passed = failed = 0
-
-
-def result(what, ok):
-    global passed, failed
-    print("%s %s" % ("ok" if ok else "FAIL", what))
-    passed += ok
-    failed += not ok
-
-
+t = Tally()
 conns = []
 for _ in range(8):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect((host, int(port)))
-    s.sendall(("GET %s HTTP/1.1\r\nHost: r\r\n\r\n" % path).encode())
+    s = connect(addr, rcvbuf=4096)
+    ask(s, path.lstrip("/"))
     conns.append(s)
 time.sleep(4)                      # send timeout 1 s, a loaded guest
 resets = 0
@@ -48,9 +38,8 @@ for s in conns:
     except ConnectionResetError:
         resets += 1
     s.close()
-result("8 clients that read nothing past the send timeout: %d reset" % resets,
-       resets == 8)
+t.result(resets == 8,
+         "8 clients that read nothing past the send timeout: %d reset" % resets)
 n = orphans()
-result("no orphan socket holds their bytes (sockstat orphan %d)" % n, n == 0)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+t.result(n == 0, "no orphan socket holds their bytes (sockstat orphan %d)" % n)
+t.finish()

@@ -15,24 +15,16 @@ unacknowledged bytes) once it stops growing:
 Both requests then complete. ROOT gets the 8 MiB file. Ends with
 "N passed, N failed"."""
 import os
-import socket
 import sys
 import time
 
+from httpc import Tally, ask, connect, parse_addr, read_body, read_head
+
 addr, root = sys.argv[1], sys.argv[2]
-host, port = addr.rsplit(":", 1)
-port = int(port)
+port = parse_addr(addr)[1]
 SIZE = 8 << 20
 NAME = "unsent-%d.bin" % os.getpid()
-passed = failed = 0
-
-
-def result(ok, what):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    print("%s %s" % ("ok  " if ok else "FAIL", what))
-    sys.stdout.flush()
+t = Tally()
 
 
 def server_queue(cport):
@@ -61,64 +53,33 @@ def settled(cport):
     return last
 
 
-def connect():
-    s = socket.socket(socket.AF_INET6 if ":" in host.strip("[]")
-                      else socket.AF_INET)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
-    s.settimeout(30)
-    s.connect((host.strip("[]"), port))
-    return s
-
-
-def ask(s):
-    s.sendall(("GET /%s HTTP/1.1\r\nHost: u\r\n\r\n" % NAME).encode())
-
-
-def read_response(s):
-    """The whole response's body length (Content-Length framing)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            return -1
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = -1
-    for h in head.split(b"\r\n")[1:]:
-        k, _, v = h.partition(b":")
-        if k.strip().lower() == b"content-length":
-            length = int(v)
-    got = len(body)
-    while got < length:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        got += len(chunk)
-    return got
+def body_length(s):
+    """The length of the whole body of the response on s."""
+    _, length, body = read_head(s)
+    return len(read_body(s, body, length))
 
 
 with open(os.path.join(root, NAME), "wb") as f:
     f.write(os.urandom(1 << 20) * (SIZE >> 20))
 
-s = connect()
-ask(s)
+s = connect(addr, rcvbuf=64 << 10)
+ask(s, NAME)
 q = settled(s.getsockname()[1])
-result(q is not None and 0 < q < 448 << 10,
-       "new: the server queues at most its first allowance and the window "
-       "for a client that reads nothing (%s bytes)" % q)
-result(read_response(s) == SIZE, "new: then the whole body arrives")
+t.result(q is not None and 0 < q < 448 << 10,
+         "new: the server queues at most its first allowance and the window "
+         "for a client that reads nothing (%s bytes)" % q)
+t.result(body_length(s) == SIZE, "new: then the whole body arrives")
 s.close()
 
-s = connect()
-ask(s)
-first = read_response(s)
-ask(s)
+s = connect(addr, rcvbuf=64 << 10)
+ask(s, NAME)
+first = body_length(s)
+ask(s, NAME)
 q = settled(s.getsockname()[1])
-result(first == SIZE and q is not None and q > 1 << 20,
-       "earned: after taking 8 MiB the server queues more than 1 MiB for "
-       "the same client (%s bytes)" % q)
-result(read_response(s) == SIZE, "earned: then the whole body arrives")
+t.result(first == SIZE and q is not None and q > 1 << 20,
+         "earned: after taking 8 MiB the server queues more than 1 MiB for "
+         "the same client (%s bytes)" % q)
+t.result(body_length(s) == SIZE, "earned: then the whole body arrives")
 s.close()
 os.unlink(os.path.join(root, NAME))
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+t.finish()
