@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# profile.sh [--kver VERSION] [--seconds N] [SERVER...] - make profile: where
-# the CPU goes for 1 KiB keep-alive requests (wrk -t1 -c64), per server, in
+# profile.sh [--kver VERSION] [--seconds N] [--size S] [--conns N] [--close]
+# [SERVER...] - make profile: where the CPU goes for requests of a file of
+# S bytes (1k, 16k, 256k, 1m; default 1k) on keep-alive (or Connection: close
+# with --close) from wrk -t1 -cN (default 64), per server, in
 # one QEMU guest (TCG, 2 vCPUs; 6.12 by default). SERVERs: user, supervisor,
 # limit, nginx (default: all four), each sampled by perf for N seconds
 # (default 10), then traced for one second (function_graph: calls and time
@@ -14,18 +16,23 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-kver="" seconds=10 servers=()
+kver="" seconds=10 size=1k conns=64 close=keepalive servers=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kver=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
+	--size) size=$2; shift 2 ;;
+	--conns) conns=$2; shift 2 ;;
+	--close) close=close; shift ;;
 	user|supervisor|limit|nginx) servers+=("$1"); shift ;;
-	-h|--help) sed -n '4,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) sed -n '4,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	-h|--help) sed -n '4,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ ${#servers[@]} -gt 0 ] || servers=(user supervisor limit nginx)
 case $seconds in ''|*[!0-9]*|0) echo "profile: --seconds wants a positive number" >&2; exit 2 ;; esac
+case $conns in ''|*[!0-9]*|0) echo "profile: --conns wants a positive number" >&2; exit 2 ;; esac
+case $size in 1k|16k|256k|1m) ;; *) echo "profile: --size is one of 1k, 16k, 256k, 1m" >&2; exit 2 ;; esac
 if [ "$(id -u)" = 0 ]; then
 	KS_MORE_PACKAGES="nginx linux-perf" loadtest/deps.sh
 fi
@@ -38,7 +45,8 @@ make -s -C kmod BUILD="$top/build" KVER="$kver" module
 out=$top/build/profile/$kver
 rm -rf "$out"
 tests/vm/guest.sh --kver "$kver" --smp 2 --mem 2G --bench --timeout $((300 + 60 * seconds)) \
-	--out "$out" --quiet -- "$top/loadtest/profile_guest.sh" "$seconds" "${servers[@]}"
+	--out "$out" --quiet -- "$top/loadtest/profile_guest.sh" "$seconds" "$size" "$conns" "$close" \
+	"${servers[@]}"
 grep -h '^profile: ' "$out/console.log" | tr -d '\r'
 for s in "${servers[@]}"; do
 	echo "== $s: top symbols (% of all samples; wrk, perf and idle left out)"

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# profile_guest.sh SECONDS SERVER... - runs INSIDE a QEMU guest
-# (tests/vm/guest.sh) as root for make profile: loads sakura.ko and, for each
-# SERVER (user, supervisor, limit, nginx), serves a 1 KiB file on keep-alive
-# to wrk -t1 -c64 while perf samples every CPU (cpu-clock, 999 Hz, call
+# profile_guest.sh SECONDS SIZE CONNS keepalive|close SERVER... - runs INSIDE
+# a QEMU guest (tests/vm/guest.sh) as root for make profile: loads sakura.ko
+# and, for each SERVER (user, supervisor, limit, nginx), serves a file of SIZE
+# (1k, 16k, 256k, 1m) on keep-alive or with Connection: close to
+# wrk -t1 -cCONNS while perf samples every CPU (cpu-clock, 999 Hz, call
 # graphs) for SECONDS. Writes $VM_OUT/SERVER.txt: the flat profile of the
 # samples spent in the server (its threads and the softirqs it causes:
 # everything but wrk, perf and idle), SERVER-graph.txt, the call graphs, and
@@ -15,14 +16,21 @@ set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/vm/guest_lib.sh"
-seconds=$1
-shift
+seconds=$1 size=$2 conns=$3 close=$4
+shift 4
+case $size in
+1k) bytes=1024 ;; 16k) bytes=16384 ;; 256k) bytes=262144 ;; 1m) bytes=1048576 ;;
+*) echo "profile: unknown size $size"; exit 1 ;;
+esac
+file=$size.bin
+wrk_args=(-t1 "-c$conns")
+[ "$close" = close ] && wrk_args+=(-H "Connection: close")
 ulimit -n 65536
 sysctl -qw net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
 insmod "$ko" || exit 1
 root=/tmp/profile-root
 mkdir -p "$root"
-head -c 1024 /dev/urandom >"$root/1k.bin"
+head -c "$bytes" /dev/urandom >"$root/$file"
 rc=0
 # function_graph over the request path's functions, where they exist: the
 # kernel's socket, lookup and read calls (every server makes them) and the
@@ -32,7 +40,7 @@ T=/sys/kernel/tracing
 FUNCS="tcp_recvmsg tcp_sendmsg sock_def_readable try_to_wake_up
 	do_epoll_wait do_sys_openat2 getname_flags getname_kernel putname
 	vfs_path_lookup vfs_getattr vfs_fstat vfs_read kernel_read
-	do_splice_direct __fput
+	do_splice_direct __fput sk_stream_write_space
 	ks_conn_run ks_http_parse ks_uri_normalize ks_resp_head_build
 	ks_mime_lookup ks_etag_format ks_http_date_format ks_cond_eval
 	sakura_recv sakura_send sakura_read sakura_send_file
@@ -50,7 +58,7 @@ trace_run() {
 	echo 0 >$T/tracing_on
 	echo function_graph >$T/current_tracer
 	: >$T/trace
-	wrk -t1 -c64 -d4s "http://$addr/1k.bin" >"$VM_OUT/$s-wrk-traced.txt" 2>&1 &
+	wrk "${wrk_args[@]}" -d4s "http://$addr/$file" >"$VM_OUT/$s-wrk-traced.txt" 2>&1 &
 	w=$!
 	sleep 2
 	echo 1 >$T/tracing_on
@@ -86,9 +94,9 @@ for s in "$@"; do
 		rc=1
 		continue
 	fi
-	wrk -t1 -c64 -d1s "http://$addr/1k.bin" >/dev/null	# warm-up
+	wrk "${wrk_args[@]}" -d1s "http://$addr/$file" >/dev/null	# warm-up
 	perf record -q -a -g -e cpu-clock -F 999 -o "/tmp/$s.data" -- \
-		wrk -t1 -c64 -d"${seconds}s" "http://$addr/1k.bin" >"$VM_OUT/$s-wrk.txt" 2>&1
+		wrk "${wrk_args[@]}" -d"${seconds}s" "http://$addr/$file" >"$VM_OUT/$s-wrk.txt" 2>&1
 	trace_run "$s" "$addr"
 	kill -TERM "$pid"
 	if ! wait "$pid"; then
