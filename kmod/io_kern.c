@@ -27,7 +27,6 @@
 #include "sakura.h"
 #include "compat.h"
 
-#define SAKURA_SEND_PAGES	16	/* pages per zero-copy send */
 #define SAKURA_SEND_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
 
 /*
@@ -269,8 +268,8 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	struct sakura_conn *sc = sakura_conn_of(c);
 	struct file *file = f->h.ptr;
 	loff_t size = i_size_read(file_inode(file));
-	struct folio *folios[SAKURA_SEND_PAGES];
-	struct bio_vec bv[SAKURA_SEND_PAGES];
+	struct folio **folios = sc->core->send_folios;
+	struct bio_vec *bv = sc->core->send_bv;
 	int flags = SAKURA_SEND_FLAGS;
 	unsigned int nr = 0, i;
 	size_t bytes = 0;

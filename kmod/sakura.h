@@ -13,6 +13,7 @@
 #ifndef SAKURA_H
 #define SAKURA_H
 
+#include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -27,6 +28,7 @@
 
 #define SAKURA_FREE_BUFS_MAX	64	/* request buffers kept per core */
 #define SAKURA_BOUNCE_SIZE	(64 * 1024)	/* file copy path (cache miss) */
+#define SAKURA_SEND_PAGES	64	/* page-cache pages per zero-copy send */
 #define SAKURA_FCACHE_SLOTS	64	/* open files kept per core */
 #define SAKURA_FCACHE_IDLE_MS	1000	/* an entry unused this long: closed */
 
@@ -95,6 +97,9 @@ struct sakura_core {
 	void *free_bufs;
 	u32 nfree_bufs;
 	void *bounce;			/* SAKURA_BOUNCE_SIZE, on first use */
+	/* one zero-copy send's pages (io_kern.c), too many for the stack */
+	struct bio_vec send_bv[SAKURA_SEND_PAGES];
+	struct folio *send_folios[SAKURA_SEND_PAGES];
 	u32 files_put;			/* final fputs queued as task work */
 	struct sakura_fcache_ent fcache[SAKURA_FCACHE_SLOTS];
 	u32 fcache_n;			/* entries open */
