@@ -68,11 +68,11 @@ def read_body(s, body, length, to_eof=False):
     return body
 
 
-def get(addr, path, conn=None, rcvbuf=None, timeout=30):
+def get(addr, path, conn=None, timeout=30):
     """One GET /path: on conn (kept alive) when given, else on a new
     connection with Connection: close, read to EOF and closed.
     Returns (status, Content-Length, body)."""
-    s = conn or connect(addr, rcvbuf, timeout)
+    s = conn or connect(addr, timeout=timeout)
     try:
         ask(s, path, close=conn is None)
         status, length, body = read_head(s)
