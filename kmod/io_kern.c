@@ -139,12 +139,26 @@ static size_t sakura_cached_pages(struct address_space *mapping, u64 off,
 	return bytes;
 }
 
+/*
+ * Whether a send that took @sent of @len bytes stopped at a full socket:
+ * tcp_sendmsg() set SOCK_NOSPACE before giving up, so sk_write_space()
+ * wakes the connection once there is room, and trying again now would
+ * only say -EAGAIN (nginx, too, waits after a short sendfile()). A wake-up
+ * that came meanwhile cleared the bit first: then there is room again.
+ */
+static bool sakura_sock_full(struct socket *sock, long sent, size_t len)
+{
+	return sent > 0 && (size_t)sent < len &&
+	       test_bit(SOCK_NOSPACE, &sock->flags);
+}
+
 /* The cache-miss path: read through the page cache into a bounce buffer. */
 static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
-			     struct file *file, u64 off, size_t len, int flags)
+			     struct file *file, u64 off, size_t len, int flags,
+			     bool *full)
 {
 	loff_t pos = off;
-	ssize_t n;
+	ssize_t n, got;
 
 	if (!core->bounce) {
 		core->bounce = kvmalloc(SAKURA_BOUNCE_SIZE, GFP_KERNEL);
@@ -158,7 +172,9 @@ static long sakura_send_copy(struct sakura_core *core, struct socket *sock,
 		return n;
 	if (n < len)
 		flags |= MSG_MORE;
-	n = sakura_send_buf(sock, core->bounce, n, flags);
+	got = n;
+	n = sakura_send_buf(sock, core->bounce, got, flags);
+	*full = sakura_sock_full(sock, n, got);
 	if (n > 0)
 		core->copied_bytes += n;
 	return n;
@@ -283,20 +299,28 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	if (sakura_pagecache_direct(file))
 		bytes = sakura_cached_pages(file->f_mapping, off, len, bv,
 					    folios, &nr);
-	if (!nr)
-		return sakura_send_copy(sc->core, sc->sock, file, off, len,
-					flags);
+	if (!nr) {
+		sent = sakura_send_copy(sc->core, sc->sock, file, off, len,
+					flags, &c->sock_full);
+		goto out;
+	}
 	if (bytes < len)
 		flags |= MSG_MORE;
 	sent = sakura_direct_verify(file, off, bytes);
-	if (!sent)
+	if (!sent) {
 		sent = sakura_send_pages(sc->sock, bv, nr, bytes, flags);
+		c->sock_full = sakura_sock_full(sc->sock, sent, bytes);
+	}
 	for (i = 0; i < nr; i++)
 		folio_put(folios[i]);
 	if (sent > 0) {
 		sc->core->zerocopy_bytes += sent;
 		fsnotify_access(file);
 	}
+out:
+	sc->core->sends++;
+	sc->core->sends_again += sent == -EAGAIN;
+	sc->core->sends_full += c->sock_full;
 	return sent;
 }
 
@@ -444,19 +468,14 @@ static void sakura_close(struct ks_worker *w, struct ks_file *f)
 }
 
 /*
- * Through the socket's own setsockopt (tcp_setsockopt): it takes the socket
- * lock where the kernel needs it (6.1) and calls sk_write_space, whose
- * wake-up of this very worker costs one spurious pass per raise, five at
- * most a connection.
+ * TCP_NOTSENT_LOWAT as tcp_setsockopt() sets it on 6.12 (without the socket
+ * lock; every reader uses READ_ONCE(), 6.1 too), minus its sk_write_space()
+ * call: that would wake this very worker, which raises the allowance only
+ * between two sends of its own and goes on sending at once.
  */
 static void sakura_set_unsent_max(struct ks_conn *c, u32 bytes)
 {
-	struct socket *sock = sakura_conn_of(c)->sock;
-	int v = bytes;
-
-	/* best effort: the old allowance still bounds the queue */
-	sock->ops->setsockopt(sock, SOL_TCP, TCP_NOTSENT_LOWAT,
-			      KERNEL_SOCKPTR(&v), sizeof(v));
+	WRITE_ONCE(tcp_sk(sakura_conn_of(c)->sock->sk)->notsent_lowat, bytes);
 }
 
 static void sakura_shutdown(struct ks_conn *c)

@@ -106,6 +106,8 @@ struct sakura_core {
 	u64 fcache_swept_ms;
 	u64 fcache_hits, fcache_misses;
 	u64 recvs, recvs_skipped;	/* tcp_recvmsg calls, and those saved */
+	/* file sends, those that said -EAGAIN, short ones that said full */
+	u64 sends, sends_again, sends_full;
 	bool cq_posted;			/* completions since poll waiters woke */
 	bool handback_idle;		/* user mode: hand back idle ones */
 	u32 log_woken_tail;		/* log_tail when poll waiters last woke */

@@ -689,15 +689,19 @@ static int ks_close_after_response(struct ks_conn *c)
 	return KS_STEP_AGAIN;
 }
 
-/* A connection that took its allowance gets a bigger one (KS_UNSENT_MIN) */
-static void ks_unsent_grow(struct ks_conn *c)
+/*
+ * A connection that took its allowance gets a bigger one (KS_UNSENT_MIN);
+ * true when it did, and its socket may take more at once.
+ */
+static bool ks_unsent_grow(struct ks_conn *c)
 {
 	u32 next = ks_unsent_earned(c->unsent_max, c->file_sent);
 
-	if (next != c->unsent_max) {
-		c->unsent_max = next;
-		c->w->ops->set_unsent_max(c, next);
-	}
+	if (next == c->unsent_max)
+		return false;
+	c->unsent_max = next;
+	c->w->ops->set_unsent_max(c, next);
+	return true;
 }
 
 static int ks_step_send(struct ks_conn *c, u32 *budget)
@@ -719,6 +723,7 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 	while (c->foff < c->fend) {
 		if (!*budget)
 			return KS_WANT_YIELD;
+		c->sock_full = false;
 		n = ops->send_file(c, &c->file, c->foff,
 				   KS_MIN(c->fend - c->foff, (u64)*budget));
 		if (n == -EAGAIN) {
@@ -730,8 +735,12 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 		c->foff += n;
 		c->body_sent += n;
 		c->file_sent += n;
-		ks_unsent_grow(c);
 		*budget -= KS_MIN((u64)*budget, (u64)n);
+		/* a full socket says -EAGAIN next, unless it may take more now */
+		if (!ks_unsent_grow(c) && c->sock_full && c->foff < c->fend) {
+			ks_timer_arm(c, KS_TIMER_SEND);
+			return KS_WANT_WRITE;
+		}
 	}
 	ks_file_close(c);
 	if (!c->keepalive)

@@ -104,7 +104,11 @@ struct ks_io_ops {
 	/* bytes of f [off, off + len) read into buf; fewer when it ended */
 	long (*read)(struct ks_worker *w, struct ks_file *f, u64 off,
 		     void *buf, size_t len);
-	/* bytes of f [off, off + len) sent; 0 when the file ended early */
+	/*
+	 * bytes of f [off, off + len) sent; 0 when the file ended early. Sets
+	 * c->sock_full when it sent fewer because the socket's queue is full
+	 * and a write wake-up will follow (the next call would say -EAGAIN).
+	 */
 	long (*send_file)(struct ks_conn *c, struct ks_file *f, u64 off,
 			  size_t len);
 	/* open a NUL-terminated path relative to the docroot, beneath it */
@@ -217,6 +221,7 @@ struct ks_conn {
 					 * request (the other side was full) */
 	bool more_follows;		/* the next request is buffered whole:
 					 * its response follows at once */
+	bool sock_full;			/* send_file's: wait for a write wake-up */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */

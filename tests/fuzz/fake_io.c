@@ -622,6 +622,11 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 		return 0;
 	}
 	n = b < 64 ? KS_MIN((u64)len, (u64)(b + 1) * 1024) : len;
+	/* the socket took fewer: said full, as the module says it, or not */
+	if (n < len && n <= fz_avail(e) - off && (b & 1)) {
+		c->sock_full = true;
+		st->last_io = FZ_IO_SEND_FULL;
+	}
 	n = KS_MIN(n, fz_avail(e) - off);
 	r->body += n;
 	if (r->body == r->cl)

@@ -29,6 +29,7 @@ enum fz_last_io {
 	FZ_IO_NONE = 0,
 	FZ_IO_RECV_AGAIN,	/* the last recv said -EAGAIN */
 	FZ_IO_SEND_AGAIN,	/* the last send or send_file said -EAGAIN */
+	FZ_IO_SEND_FULL,	/* the last send_file was short: socket full */
 	FZ_IO_OTHER,
 };
 

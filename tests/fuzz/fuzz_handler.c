@@ -114,8 +114,10 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 		fallthrough;
 	case KS_WANT_WRITE:
 		if (want == KS_WANT_WRITE)
-			FZ_CHECK(st->last_io == FZ_IO_SEND_AGAIN,
-				 "waits to write without send saying -EAGAIN");
+			FZ_CHECK(st->last_io == FZ_IO_SEND_AGAIN ||
+				 st->last_io == FZ_IO_SEND_FULL,
+				 "waits to write without send saying -EAGAIN"
+				 " or a full socket");
 		FZ_CHECK(c->state != KS_CS_CLOSED, "waits when closed");
 		FZ_CHECK(c->tlink.next, "waits without a deadline");
 		FZ_CHECK(ks_worker_next_deadline(&r->w) <= c->deadline_ms,

@@ -116,9 +116,14 @@ fast=$(curl -s --max-time 120 "http://$addr/big.bin" | sha256sum | cut -d' ' -f1
 slow=$(curl -s --max-time 120 --limit-rate 20M "http://$addr/big.bin" |
 	sha256sum | cut -d' ' -f1)
 zc=$(sum_field zerocopy_bytes)
+full=$(sum_field sends_full) again=$(sum_field sends_again)
 stop_server
 [ "$fast" = "$want" ] && [ "$slow" = "$want" ] && [ "$zc" -ge $((2 * (64 << 20))) ]
 result "64 MiB twice (fast, rate-limited): same bytes, $zc bytes zero-copy" $?
+# a send the socket took only part of waits for its wake-up at once: the
+# call that would only say -EAGAIN is not made (sends_full, not _again)
+[ "$full" -ge 10 ] && [ $((4 * again)) -le "$full" ]
+result "64 MiB: $full short sends waited for write space, $again file sends said -EAGAIN" $?
 rm -rf "$work/big"
 # a cold file (not a running binary, whose pages would stay cached): the
 # bounce-buffer path reads it through the page cache
