@@ -226,7 +226,7 @@ void ks_resume(struct ks_thread *t, int fd)
 
 static void ks_accept(struct ks_thread *t)
 {
-	int i, one = 1, lowat = KS_UNSENT_MIN;
+	int i;
 
 	for (i = 0; i < KS_ACCEPTS_PER_ROUND; i++) {
 		struct sockaddr_storage ss;
@@ -249,10 +249,7 @@ static void ks_accept(struct ks_thread *t)
 			       "pauses", t->id, t->accept_starved);
 		t->accept_starved = 0;
 		t->accept_warned = false;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* the allowance a new connection starts from (handler.h) */
-		setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
-			   sizeof(lowat));
+		/* TCP_NODELAY and KS_UNSENT_MIN: from the listener */
 		/* supervisor mode: one Sakura Call and the kernel owns it */
 		if (t->w.hand_over && ks_sup_give(t, fd, false))
 			continue;
@@ -567,17 +564,27 @@ static int ks_nth_cpu(unsigned int i)
 	return -1;
 }
 
+/*
+ * An accepted socket is a copy of its listener's (sock_copy() in
+ * sk_clone_lock(); tcp_create_openreq_child() resets neither field), so
+ * TCP_NODELAY and the allowance a new connection starts from (handler.h)
+ * are set here once, not with two setsockopt() calls per connection.
+ */
 static int ks_listener(struct ks_server *srv, bool reuseport)
 {
-	int one = 1, fd = socket(srv->addr.ss_family,
-				 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, lowat = KS_UNSENT_MIN;
+	int fd = socket(srv->addr.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&srv->addr, srv->addrlen) ||
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		       sizeof(lowat)) ||
+	    bind(fd, (struct sockaddr *)&srv->addr, srv->addrlen) ||
 	    (reuseport && listen(fd, KS_BACKLOG))) {
 		int err = -errno;
 

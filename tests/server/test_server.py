@@ -638,6 +638,55 @@ def test_open_file_cache_follows_permissions():
         shutil.rmtree(d)
 
 
+def server_socket_of(pid, peer):
+    """A duplicate (pidfd_getfd) of process pid's socket whose peer is the
+    address peer, or None; Skip where the kernel or our rights say no."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd_getfd = 438                        # x86_64, generic: 438 too
+    pidfd = os.pidfd_open(pid)
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            fd = libc.syscall(pidfd_getfd, pidfd, int(name), 0)
+            if fd < 0:
+                err = ctypes.get_errno()
+                if err in (1, 38):           # EPERM, ENOSYS
+                    raise Skip("pidfd_getfd: %s" % os.strerror(err))
+                continue                     # closed meanwhile
+            try:
+                s = socket.socket(fileno=fd)
+            except OSError:                  # not a socket
+                os.close(fd)
+                continue
+            try:
+                if s.type == socket.SOCK_STREAM and s.getpeername() == peer:
+                    return s
+            except OSError:
+                pass                         # a listener: no peer
+            s.close()
+    finally:
+        os.close(pidfd)
+    return None
+
+
+def test_accepted_sockets_inherit_nodelay_and_allowance():
+    """An accepted socket has TCP_NODELAY and the 128 KiB unsent allowance
+    (KS_UNSENT_MIN) it starts from, set once on the listener and inherited,
+    not by two setsockopt() calls per connection (read from the server's own
+    socket through pidfd_getfd)."""
+    with Server(ROOT) as srv:
+        with socket.create_connection(srv.addr, timeout=10) as c:
+            c.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_response(c)[0] == 200
+            s = server_socket_of(srv.proc.pid, c.getsockname())
+            assert s is not None, "the server's socket was not found"
+            with s:
+                nodelay = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                lowat = s.getsockopt(socket.IPPROTO_TCP, 25)  # NOTSENT_LOWAT
+            assert nodelay, "TCP_NODELAY is off"
+            assert lowat == 128 << 10, "TCP_NOTSENT_LOWAT %d" % lowat
+
+
 class Skip(Exception):
     """A test that cannot run here (said, and counted as skipped)."""
 
