@@ -4,7 +4,7 @@
  * Targets: Debian 12's 6.1 and bookworm-backports' 6.12.
  *
  * Need: vm_flags_set (6.3+), zero-copy send of page-cache pages
- * (kernel_sendpage up to 6.4, sendmsg(MSG_SPLICE_PAGES) from 6.5), the
+ * (tcp_sendpage_locked up to 6.4, sendmsg(MSG_SPLICE_PAGES) from 6.5), the
  * prototype of vfs_path_lookup (exported on both, declared in
  * <linux/namei.h> only by newer kernels).
  */
@@ -18,6 +18,8 @@
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/version.h>
+#include <net/sock.h>
+#include <net/tcp.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
 /* fs/internal.h on 6.1; repeating an identical prototype is harmless */
@@ -57,26 +59,49 @@ static inline void sakura_vm_flags_clear(struct vm_area_struct *vma,
  * MSG_DONTWAIT | MSG_NOSIGNAL [| MSG_MORE]. Returns bytes sent or -errno.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+/*
+ * 6.1 takes one page per call. Through kernel_sendpage() each page would
+ * lock and release the socket (tcp_sendpage()); for plain TCP the pages go
+ * to tcp_sendpage_locked() under one lock, as tcp_sendpage() does for one
+ * page, so a 64-page send is one lock round, and the ACKs that came
+ * meanwhile are processed once, by release_sock(). A socket whose
+ * protocol's sendpage is another's (kTLS, a sockmap) goes page by page
+ * through its own.
+ */
 static inline long sakura_send_pages(struct socket *sock, struct bio_vec *bv,
 				     unsigned int nr, size_t len, int flags)
 {
+	struct sock *sk = sock->sk;
+	bool plain = READ_ONCE(sk->sk_prot)->sendpage == tcp_sendpage;
 	long sent = 0;
 	unsigned int i;
 
+	if (plain) {
+		sock_rps_record_flow(sk);	/* as inet_sendpage() does */
+		lock_sock(sk);
+	}
 	for (i = 0; i < nr; i++) {
 		int fl = flags;
 		int n;
 
 		if (i + 1 < nr)
 			fl |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
-		n = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
-				    bv[i].bv_len, fl);
-		if (n < 0)
-			return sent ? sent : n;
+		n = plain ? tcp_sendpage_locked(sk, bv[i].bv_page,
+						bv[i].bv_offset,
+						bv[i].bv_len, fl) :
+			    kernel_sendpage(sock, bv[i].bv_page,
+					    bv[i].bv_offset, bv[i].bv_len, fl);
+		if (n < 0) {
+			if (!sent)
+				sent = n;
+			break;
+		}
 		sent += n;
 		if (n < bv[i].bv_len)
 			break;
 	}
+	if (plain)
+		release_sock(sk);
 	return sent;
 }
 #else
