@@ -100,6 +100,9 @@ class Stats:
     p99_ratio: float = None
     ratio_lo: float = None      # min and max rps over nginx's median
     ratio_hi: float = None
+    by_round: dict = field(default_factory=dict)    # round: rps
+    paired: list = field(default_factory=list)      # rps / nginx's, per round
+    paired_median: float = None
 
 
 # --- reading ----------------------------------------------------------------
@@ -211,6 +214,7 @@ def summarise(runs):
             st.failed += 1
             continue
         st.rps.append(r["rps"])
+        st.by_round[r["round"]] = r["rps"]
         if r["p99_ms"] is not None:
             st.p99.append(r["p99_ms"])
         if r["cpu_us_per_req"] is not None:
@@ -234,6 +238,12 @@ def summarise(runs):
             st.p99_ratio = ratio(st.p99_median, base.p99_median)
             st.ratio_lo = ratio(st.rps_min, base.rps_median)
             st.ratio_hi = ratio(st.rps_max, base.rps_median)
+            # paired: each round against nginx's run of the same round
+            st.paired = [st.by_round[k] / base.by_round[k]
+                         for k in sorted(st.by_round)
+                         if base.by_round.get(k)]
+            if st.paired:
+                st.paired_median = statistics.median(st.paired)
     return cells
 
 
@@ -397,6 +407,24 @@ def caveat(kernel):
             "raw data, not a claim about any real machine.")
 
 
+def paired_rows(cells, others):
+    """The round-by-round table: per server, the median over the rounds of
+    its requests/s over nginx's in the same round, and their min-max."""
+    rows = []
+    for cell in sorted(cells, key=cell_order):
+        size, conn, conns, pipeline = cell
+        row = [size_label(size), conn_label(conn, pipeline), str(conns)]
+        for name in others:
+            st = cells[cell].get(name)
+            if st is None or not st.paired:
+                row.append(DASH)
+            else:
+                row.append("%.2f (%.2f\u2013%.2f)" % (
+                    st.paired_median, min(st.paired), max(st.paired)))
+        rows.append(row)
+    return rows
+
+
 def ratio_rows(cells, others, which):
     """The requests/s (which="rps") or p99 ("p99") ratio table's rows."""
     rows = []
@@ -487,6 +515,15 @@ def markdown(cells, kernel, date, meta, chart_line, raw_name, runs):
             "spread, (max \u2212 min) / median, over the rounds.", "",
             md_table(header, ratio_rows(cells, others, "rps")), "",
             chart_line, ""]
+    out += ["## Requests/s relative to nginx, round by round", "",
+            "In each round the servers run one after another, so each "
+            "server's requests/s over nginx's in the same round cancels what "
+            "the whole guest does across a run (slowing down from one round "
+            "on, say), which the median-to-median table above does not. "
+            "Median of those per-round ratios (min\u2013max).", "",
+            md_table(["File", "Connection", "Conns"] +
+                     ["%s / nginx" % s for s in others],
+                     paired_rows(cells, others)), ""]
     out += ["## p99 latency relative to nginx", "",
             "Each server's median p99 latency over nginx's median p99 in the "
             "same cell: below 1 is better. (\u00b1N%) is half the spread of "

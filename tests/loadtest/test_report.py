@@ -333,6 +333,27 @@ def test_ratio_tables_labels_and_spread():
     eq(p99[1][4], "1.50 (±0%)", "pipelined p99 ratio 30 / 20")
 
 
+def test_round_by_round_ratios_cancel_drift():
+    # the guest halves its speed in round 3: median to median user looks
+    # level (100 / 100), round by round it is 1.10 ahead in 2 of 3 rounds
+    rows = (cell(KIB, "keepalive", 64, nginx=[100, 100, 50],
+                 user=[110, 100, 55], supervisor=[200, 200, 100])
+            + cell(MIB, "close", 64, nginx=[100, ""], user=[90, 80]))
+    md, _, _ = made(rows)
+    rps = {tuple(r[:3]): r for r in
+           table(md, "Requests/s relative to nginx")}
+    eq(rps[("1 KiB", "keep-alive", "64")][4], "1.00 (±28%)",
+       "median to median")
+    paired = {tuple(r[:3]): r[3:] for r in
+              table(md, "Requests/s relative to nginx, round by round")}
+    eq(paired[("1 KiB", "keep-alive", "64")], ["1.10 (1.00–1.10)",
+                                               "2.00 (2.00–2.00)"],
+       "round by round")
+    # nginx failed round 2: only round 1 pairs
+    eq(paired[("1 MiB", "close", "64")], ["0.90 (0.90–0.90)", "—"],
+       "a round without nginx is left out")
+
+
 def test_summary_csv_layout():
     rows = cell(limit=[3], supervisor=[2], user=[1], nginx=[4]) + \
         cell(MIB, "close", 16, nginx=[4]) + \
