@@ -6,6 +6,8 @@ Usage: test_server.py --kserver build/kserver [--only SUBSTRING]
 Ends with "N passed, N failed"; exit 0 iff nothing failed.
 """
 import argparse
+import ctypes
+import errno
 import os
 import resource
 import shutil
@@ -641,7 +643,6 @@ def test_open_file_cache_follows_permissions():
 def server_socket_of(pid, peer):
     """A duplicate (pidfd_getfd) of process pid's socket whose peer is the
     address peer, or None; Skip where the kernel or our rights say no."""
-    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     pidfd_getfd = 438                        # x86_64, generic: 438 too
     pidfd = os.pidfd_open(pid)
@@ -650,7 +651,7 @@ def server_socket_of(pid, peer):
             fd = libc.syscall(pidfd_getfd, pidfd, int(name), 0)
             if fd < 0:
                 err = ctypes.get_errno()
-                if err in (1, 38):           # EPERM, ENOSYS
+                if err in (errno.EPERM, errno.ENOSYS):
                     raise Skip("pidfd_getfd: %s" % os.strerror(err))
                 continue                     # closed meanwhile
             try:
@@ -682,7 +683,8 @@ def test_accepted_sockets_inherit_nodelay_and_allowance():
             assert s is not None, "the server's socket was not found"
             with s:
                 nodelay = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-                lowat = s.getsockopt(socket.IPPROTO_TCP, 25)  # NOTSENT_LOWAT
+                lowat = s.getsockopt(socket.IPPROTO_TCP,
+                                     socket.TCP_NOTSENT_LOWAT)
             assert nodelay, "TCP_NODELAY is off"
             assert lowat == 128 << 10, "TCP_NOTSENT_LOWAT %d" % lowat
 
