@@ -478,6 +478,14 @@ static void sakura_set_unsent_max(struct ks_conn *c, u32 bytes)
 	WRITE_ONCE(tcp_sk(sakura_conn_of(c)->sock->sk)->notsent_lowat, bytes);
 }
 
+/* What SIOCOUTQNSD answers: queued bytes TCP has not sent yet (lockless). */
+static long sakura_unsent(struct ks_conn *c)
+{
+	const struct tcp_sock *tp = tcp_sk(sakura_conn_of(c)->sock->sk);
+
+	return max_t(s32, READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt), 0);
+}
+
 static void sakura_shutdown(struct ks_conn *c)
 {
 	kernel_sock_shutdown(sakura_conn_of(c)->sock, SHUT_WR);
@@ -599,6 +607,7 @@ const struct ks_io_ops sakura_io_ops = {
 	.close = sakura_close,
 	.shutdown = sakura_shutdown,
 	.set_unsent_max = sakura_set_unsent_max,
+	.unsent = sakura_unsent,
 	.now = sakura_now,
 	.buf_get = sakura_buf_get,
 	.buf_put = sakura_buf_put,

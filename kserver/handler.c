@@ -690,13 +690,22 @@ static int ks_close_after_response(struct ks_conn *c)
 }
 
 /*
- * A connection that took its allowance gets a bigger one (KS_UNSENT_MIN);
- * true when it did, and its socket may take more at once.
+ * The socket took fewer bytes than offered: raise the allowance as far as
+ * what the client took has earned it (KS_UNSENT_EARN). True when it did,
+ * and the socket may take more at once.
  */
 static bool ks_unsent_grow(struct ks_conn *c)
 {
-	u32 next = ks_unsent_earned(c->unsent_max, c->file_sent);
+	long queued;
+	u32 next;
 
+	if (c->unsent_max >= KS_UNSENT_MAX)
+		return false;
+	queued = c->w->ops->unsent(c);
+	if (queued < 0)	/* cannot tell: the allowance stays */
+		return false;
+	next = ks_unsent_earned(c->unsent_max,
+				c->file_sent - KS_MIN(c->file_sent, (u64)queued));
 	if (next == c->unsent_max)
 		return false;
 	c->unsent_max = next;
@@ -707,6 +716,7 @@ static bool ks_unsent_grow(struct ks_conn *c)
 static int ks_step_send(struct ks_conn *c, u32 *budget)
 {
 	const struct ks_io_ops *ops = c->w->ops;
+	u64 want;
 	long n;
 
 	while (c->woff < c->wlen) {
@@ -723,9 +733,9 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 	while (c->foff < c->fend) {
 		if (!*budget)
 			return KS_WANT_YIELD;
+		want = KS_MIN(c->fend - c->foff, (u64)*budget);
 		c->sock_full = false;
-		n = ops->send_file(c, &c->file, c->foff,
-				   KS_MIN(c->fend - c->foff, (u64)*budget));
+		n = ops->send_file(c, &c->file, c->foff, want);
 		if (n == -EAGAIN) {
 			ks_timer_arm(c, KS_TIMER_SEND);
 			return KS_WANT_WRITE;
@@ -737,7 +747,8 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 		c->file_sent += n;
 		*budget -= KS_MIN((u64)*budget, (u64)n);
 		/* a full socket says -EAGAIN next, unless it may take more now */
-		if (!ks_unsent_grow(c) && c->sock_full && c->foff < c->fend) {
+		if ((u64)n < want && c->foff < c->fend && !ks_unsent_grow(c) &&
+		    c->sock_full) {
 			ks_timer_arm(c, KS_TIMER_SEND);
 			return KS_WANT_WRITE;
 		}

@@ -32,18 +32,22 @@
  * reader then holds no more kernel memory than that plus what is in flight,
  * where autotuning would let each queue grow to tcp_wmem's 4 MiB and a few
  * thousand slow readers push TCP into memory pressure for every client
- * (tests/slow). Each time a connection has been sent twice its allowance in
- * file bytes, so at least its allowance has left the queue, the allowance
- * doubles, up to KS_UNSENT_MAX (tcp_wmem's default maximum): a fast client
- * is then fed in large pieces, as nginx feeds it, with fewer wake-ups.
+ * (tests/slow). When a send finds the socket full, the client has taken the
+ * file bytes sent less those still queued (they are in flight or delivered),
+ * and the allowance doubles while it is at most KS_UNSENT_EARN / 2 times
+ * that, up to KS_UNSENT_MAX (tcp_wmem's default maximum): a client that
+ * keeps up queues at most KS_UNSENT_EARN times what it took, and is fed in
+ * large pieces, as nginx feeds it, after one or two wake-ups; one that reads
+ * nothing took only its receive window.
  */
 #define KS_UNSENT_MIN (128u << 10)
 #define KS_UNSENT_MAX (4u << 20)
+#define KS_UNSENT_EARN 4
 
-/* The allowance a connection with @sent file bytes sent has earned. */
-static inline u32 ks_unsent_earned(u32 cur, u64 sent)
+/* The allowance a connection whose client took @taken bytes has earned. */
+static inline u32 ks_unsent_earned(u32 cur, u64 taken)
 {
-	while (cur < KS_UNSENT_MAX && sent >= 2 * (u64)cur)
+	while (cur < KS_UNSENT_MAX && 2 * (u64)cur <= KS_UNSENT_EARN * taken)
 		cur *= 2;
 	return KS_MIN(cur, KS_UNSENT_MAX);
 }
@@ -121,6 +125,8 @@ struct ks_io_ops {
 	void (*shutdown)(struct ks_conn *c);
 	/* the socket may queue this many unsent bytes (KS_UNSENT_MIN..MAX) */
 	void (*set_unsent_max)(struct ks_conn *c, u32 bytes);
+	/* bytes the socket holds that TCP has not sent yet, or -errno */
+	long (*unsent)(struct ks_conn *c);
 	/* monotonic milliseconds and wall-clock seconds */
 	void (*now)(struct ks_worker *w, u64 *mono_ms, s64 *wall);
 	/* a KS_CONN_BUF_SIZE buffer, or NULL; and its return */

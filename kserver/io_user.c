@@ -6,10 +6,12 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -270,6 +272,13 @@ static void ks_u_set_unsent_max(struct ks_conn *c, u32 bytes)
 			 sizeof(v));
 }
 
+static long ks_u_unsent(struct ks_conn *c)
+{
+	int n;
+
+	return ioctl(ks_sock_fd(c), SIOCOUTQNSD, &n) ? -errno : n;
+}
+
 static void ks_u_shutdown(struct ks_conn *c)
 {
 	shutdown(ks_sock_fd(c), SHUT_WR);
@@ -329,6 +338,7 @@ const struct ks_io_ops ks_user_io_ops = {
 	.close = ks_u_close,
 	.shutdown = ks_u_shutdown,
 	.set_unsent_max = ks_u_set_unsent_max,
+	.unsent = ks_u_unsent,
 	.now = ks_u_now,
 	.buf_get = ks_u_buf_get,
 	.buf_put = ks_u_buf_put,

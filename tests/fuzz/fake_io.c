@@ -628,6 +628,7 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 		st->last_io = FZ_IO_SEND_FULL;
 	}
 	n = KS_MIN(n, fz_avail(e) - off);
+	st->full_unasked = n < len;
 	r->body += n;
 	if (r->body == r->cl)
 		fz_resp_done(st);
@@ -636,7 +637,10 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	return (long)n;
 }
 
-/* Only ever raised, only as far as the file bytes sent have earned. */
+/*
+ * Only ever raised, exactly as far as what the client took (the last
+ * unsent() answer) has earned.
+ */
 static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
 {
 	struct fz_state *st = fz_conn(c);
@@ -644,10 +648,28 @@ static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
 
 	FZ_CHECK(bytes > prev && bytes <= KS_UNSENT_MAX,
 		 "unsent allowance %u after %u", bytes, prev);
-	FZ_CHECK(st->conn_file_bytes >= bytes,
-		 "unsent allowance %u with %llu file bytes sent", bytes,
+	FZ_CHECK(bytes == ks_unsent_earned(prev, st->taken),
+		 "unsent allowance %u when the client took %llu of %llu",
+		 bytes, (unsigned long long)st->taken,
 		 (unsigned long long)st->conn_file_bytes);
 	st->unsent_max = bytes;
+}
+
+/* Some of the file bytes sent still queued (any share), or no answer. */
+static long fz_unsent(struct ks_conn *c)
+{
+	struct fz_state *st = fz_conn(c);
+	u8 b = fz_byte(&st->world->ctl);
+	u64 queued;
+
+	st->full_unasked = false;
+	if (b == 255)
+		return -EOPNOTSUPP;
+	queued = st->conn_file_bytes * b / 254;
+	st->taken = st->conn_file_bytes - queued;
+	if (st->taken > st->taken_max)
+		st->taken_max = st->taken;
+	return (long)queued;	/* a fuzz input's files are small */
 }
 
 static void fz_shutdown(struct ks_conn *c)
@@ -728,6 +750,7 @@ const struct ks_io_ops fz_io_ops = {
 	.close = fz_close,
 	.shutdown = fz_shutdown,
 	.set_unsent_max = fz_set_unsent_max,
+	.unsent = fz_unsent,
 	.now = fz_now,
 	.buf_get = fz_buf_get,
 	.buf_put = fz_buf_put,

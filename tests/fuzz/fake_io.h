@@ -86,6 +86,9 @@ struct fz_state {
 	bool excuse;		/* the fake cut a response short */
 	u64 conn_file_bytes;	/* send_file bytes, every response */
 	u32 unsent_max;		/* last set_unsent_max(), 0: none yet */
+	u64 taken;		/* file bytes the client took, last unsent() */
+	u64 taken_max;		/* the most unsent() ever said it took */
+	bool full_unasked;	/* a short send_file, no unsent() since */
 	/* per ks_conn_run() */
 	u64 run_file_bytes;
 	u32 run_heads;

@@ -72,9 +72,9 @@ static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 	FZ_CHECK(!s->c.tlink.next && !s->c.tlink.prev, "timer still armed");
 	/* and it was given every allowance it earned */
 	FZ_CHECK((st->unsent_max ? st->unsent_max : KS_UNSENT_MIN) ==
-		 ks_unsent_earned(KS_UNSENT_MIN, st->conn_file_bytes),
-		 "unsent allowance %u after %llu file bytes", st->unsent_max,
-		 (unsigned long long)st->conn_file_bytes);
+		 ks_unsent_earned(KS_UNSENT_MIN, st->taken_max),
+		 "unsent allowance %u after the client took %llu",
+		 st->unsent_max, (unsigned long long)st->taken_max);
 	fz_resp_end(st);
 	s->ended = true;
 	for (i = 0; i < r->nconns; i++)
@@ -118,6 +118,12 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 				 st->last_io == FZ_IO_SEND_FULL,
 				 "waits to write without send saying -EAGAIN"
 				 " or a full socket");
+		/* a short send asks what the client took before it waits */
+		if (want == KS_WANT_WRITE && st->last_io == FZ_IO_SEND_FULL)
+			FZ_CHECK(!st->full_unasked ||
+				 st->unsent_max == KS_UNSENT_MAX,
+				 "waits on a full socket without asking what"
+				 " the client took");
 		FZ_CHECK(c->state != KS_CS_CLOSED, "waits when closed");
 		FZ_CHECK(c->tlink.next, "waits without a deadline");
 		FZ_CHECK(ks_worker_next_deadline(&r->w) <= c->deadline_ms,
