@@ -9,6 +9,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -68,12 +69,24 @@ static long ks_u_read(struct ks_worker *w, struct ks_file *f, u64 off,
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * A short sendfile() met a full socket, or a file that ended early (the
+ * next call says 0). A poll() tells which without another splice that could
+ * only say -EAGAIN: on a socket it finds unwritable, tcp_poll() has set
+ * SOCK_NOSPACE, so the write wake-up (an EPOLLOUT edge) is sure to come,
+ * and the connection waits for it, as nginx does after a short sendfile().
+ */
 static long ks_u_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 			   size_t len)
 {
 	off_t o = off;
 	ssize_t n = sendfile(ks_sock_fd(c), (int)f->h.fd, &o, len);
 
+	if (n > 0 && (size_t)n < len) {
+		struct pollfd p = { .fd = ks_sock_fd(c), .events = POLLOUT };
+
+		c->sock_full = poll(&p, 1, 0) == 0;
+	}
 	return n < 0 ? -errno : n;
 }
 
