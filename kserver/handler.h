@@ -47,7 +47,7 @@
 /* The allowance a connection whose client took @taken bytes has earned. */
 static inline u32 ks_unsent_earned(u32 cur, u64 taken)
 {
-	while (cur < KS_UNSENT_MAX && 2 * (u64)cur <= KS_UNSENT_EARN * taken)
+	while (cur < KS_UNSENT_MAX && 2 * (u64)cur / KS_UNSENT_EARN <= taken)
 		cur *= 2;
 	return KS_MIN(cur, KS_UNSENT_MAX);
 }

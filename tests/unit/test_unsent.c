@@ -27,6 +27,7 @@ static const struct unsent_case unsent_cases[] = {
 	{ KS_UNSENT_MIN, 1 * M - 1, 2 * M },
 	{ KS_UNSENT_MIN, 1 * M, KS_UNSENT_MAX },
 	{ KS_UNSENT_MIN, ~0ull, KS_UNSENT_MAX },	/* never past the cap */
+	{ KS_UNSENT_MIN, 1ull << 62, KS_UNSENT_MAX },	/* no overflow */
 	{ 1 * M, 256 * K, 1 * M },		/* never lowered */
 	{ 1 * M, 512 * K, 2 * M },
 	{ KS_UNSENT_MAX, ~0ull, KS_UNSENT_MAX },
