@@ -747,8 +747,7 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 		c->file_sent += n;
 		*budget -= KS_MIN((u64)*budget, (u64)n);
 		/* a full socket says -EAGAIN next, unless it may take more now */
-		if ((u64)n < want && c->foff < c->fend && !ks_unsent_grow(c) &&
-		    c->sock_full) {
+		if ((u64)n < want && !ks_unsent_grow(c) && c->sock_full) {
 			ks_timer_arm(c, KS_TIMER_SEND);
 			return KS_WANT_WRITE;
 		}
