@@ -27,6 +27,27 @@ int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
 		    const char *name, unsigned int flags, struct path *path);
 #endif
 
+/*
+ * May the caller search directory @inode of @mnt, as a path walk in RCU mode
+ * asks it (MAY_NOT_BLOCK: -ECHILD where it would have to sleep)? Call under
+ * rcu_read_lock(). 6.3 turned the mount's user namespace into its idmap.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline int sakura_may_search_rcu(struct vfsmount *mnt,
+					struct inode *inode)
+{
+	return inode_permission(mnt_user_ns(mnt), inode,
+				MAY_EXEC | MAY_NOT_BLOCK);
+}
+#else
+static inline int sakura_may_search_rcu(struct vfsmount *mnt,
+					struct inode *inode)
+{
+	return inode_permission(mnt_idmap(mnt), inode,
+				MAY_EXEC | MAY_NOT_BLOCK);
+}
+#endif
+
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 static inline void sakura_vm_flags_set(struct vm_area_struct *vma,
 				       vm_flags_t flags)

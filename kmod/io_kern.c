@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/fsnotify.h>
 #include <linux/hash.h>
+#include <linux/jhash.h>
 #include <linux/log2.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
@@ -353,7 +354,21 @@ static void sakura_fcache_drop(struct sakura_core *core,
 	}
 }
 
-/* Close the entries idle for SAKURA_FCACHE_IDLE_MS (all: every one). */
+static void sakura_names_drop(struct sakura_core *core,
+			      struct sakura_name_ent *e)
+{
+	if (e->path.dentry) {
+		path_put(&e->path);
+		e->path.dentry = NULL;
+		e->path.mnt = NULL;
+		core->names_n--;
+	}
+}
+
+/*
+ * Close the open-file cache's entries and drop the name memo's idle for
+ * SAKURA_FCACHE_IDLE_MS (all: every one).
+ */
 void sakura_fcache_sweep(struct sakura_core *core, bool all)
 {
 	u64 now = core->w.now_ms;
@@ -365,6 +380,13 @@ void sakura_fcache_sweep(struct sakura_core *core, bool all)
 		if (e->file &&
 		    (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS))
 			sakura_fcache_drop(core, e);
+	}
+	for (i = 0; i < SAKURA_NAMES_SLOTS; i++) {
+		struct sakura_name_ent *e = &core->names[i];
+
+		if (e->path.dentry &&
+		    (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS))
+			sakura_names_drop(core, e);
 	}
 	core->fcache_swept_ms = now;
 }
@@ -409,19 +431,179 @@ static struct file *sakura_open_file(struct sakura_core *core,
  * directories are opened; anything else (FIFO, socket, device) is only
  * reported as KS_FT_OTHER and never opened.
  */
+/*
+ * The name memo: where the walk of a name beneath the root led, so that the
+ * next request for the name skips the walk (its name copy, RCU walk, scope
+ * check and reference grabbing, a fifth of a small request) and is never
+ * told anything a walk would not tell it. Kept only after a walk that
+ * stayed on the root's mount, followed no symlink and met no dentry that
+ * revalidates itself (NFS, 9p, FUSE): the file's chain of parents spells
+ * the name, component by component, up to the root. Reused only while
+ *  - no dentry anywhere was renamed or moved (rename_lock unchanged), so
+ *    every parent and name on the chain is as it was; a directory on it
+ *    cannot be removed while it holds the file;
+ *  - the file's dentry is hashed and its d_seq unchanged (not unlinked,
+ *    replaced, moved), and every directory's on the way still hashed;
+ *  - nothing is mounted on any dentry of the chain, in any namespace (a
+ *    walk would cross the mount). A new mount point takes rename_lock too
+ *    (d_set_mounted()), so the first check sees it already; this one
+ *    stands guard should that ever change;
+ *  - the server may still search the root and every directory on the way
+ *    (MAY_EXEC, as the walk asks, in RCU mode: where the check would have
+ *    to sleep it is a miss).
+ * Any doubt is a miss: the whole walk runs again and refills the slot.
+ * Per core like the open-file cache, direct-mapped by the name's hash; an
+ * entry idle for SAKURA_FCACHE_IDLE_MS is dropped.
+ */
+static struct sakura_name_ent *sakura_names_slot(struct sakura_core *core,
+						 const char *name, u32 len)
+{
+	return &core->names[jhash(name, len, 0) & (SAKURA_NAMES_SLOTS - 1)];
+}
+
+/*
+ * Does the chain of parents of @d up to @root spell @name (@len bytes,
+ * components split by '/'), on dentries no walk would treat differently?
+ * The number of components, or 0. Each dentry is read under its d_lock (its
+ * name and parent stable), the chain under RCU; a rename meanwhile is caught
+ * by the caller's rename_lock sequence.
+ */
+static u32 sakura_chain_spells(const struct path *root, struct dentry *d,
+			       const char *name, u32 len)
+{
+	u32 end = len, depth = 0;
+
+	rcu_read_lock();
+	for (;;) {
+		u32 start = end;
+		struct dentry *parent;
+		bool same;
+
+		while (start && name[start - 1] != '/')
+			start--;
+		if (d == root->dentry || IS_ROOT(d))
+			break;
+		spin_lock(&d->d_lock);
+		same = !d_mountpoint(d) &&
+		       !(d->d_flags & (DCACHE_OP_REVALIDATE |
+				       DCACHE_OP_WEAK_REVALIDATE)) &&
+		       d->d_name.len == end - start &&
+		       !memcmp(d->d_name.name, name + start, end - start);
+		parent = d->d_parent;
+		spin_unlock(&d->d_lock);
+		if (!same)
+			break;
+		depth++;
+		if (!start) {
+			rcu_read_unlock();
+			return parent == root->dentry ? depth : 0;
+		}
+		d = parent;
+		end = start - 1;	/* before the '/' */
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+/* Remember that @name walked to @path (referenced), if it may be reused. */
+static void sakura_names_fill(struct sakura_core *core, const char *name,
+			      u32 len, const struct path *path,
+			      unsigned int rename_seq)
+{
+	const struct path *root = &core->srv->root;
+	struct sakura_name_ent *e;
+	unsigned int d_seq;
+	u32 depth;
+
+	if (len >= SAKURA_NAME_MAX || path->mnt != root->mnt)
+		return;
+	d_seq = read_seqcount_begin(&path->dentry->d_seq);
+	depth = sakura_chain_spells(root, path->dentry, name, len);
+	if (!depth || depth > U8_MAX || read_seqretry(&rename_lock, rename_seq))
+		return;
+	e = sakura_names_slot(core, name, len);
+	sakura_names_drop(core, e);
+	path_get(path);
+	e->path = *path;
+	e->rename_seq = rename_seq;
+	e->d_seq = d_seq;
+	e->len = len;
+	e->depth = depth;
+	memcpy(e->name, name, len);
+	e->used_ms = core->w.now_ms;
+	core->names_n++;
+	core->names_misses++;
+}
+
+/* Is @e, remembered for this very name, still what a walk would find? */
+static bool sakura_names_valid(struct sakura_core *core,
+			       const struct sakura_name_ent *e)
+{
+	const struct path *root = &core->srv->root;
+	struct dentry *d = e->path.dentry;
+	bool ok = true;
+	u32 i;
+
+	if (read_seqretry(&rename_lock, e->rename_seq) || d_unhashed(d) ||
+	    read_seqcount_retry(&d->d_seq, e->d_seq))
+		return false;
+	rcu_read_lock();
+	for (i = 0; ok && i < e->depth; i++) {
+		struct dentry *parent = READ_ONCE(d->d_parent);
+		struct inode *dir = d_inode_rcu(parent);
+
+		ok = !d_unhashed(d) && !d_mountpoint(d) && dir &&
+		     !sakura_may_search_rcu(root->mnt, dir);
+		d = parent;
+	}
+	rcu_read_unlock();
+	return ok && d == root->dentry &&
+	       !read_seqretry(&rename_lock, e->rename_seq);
+}
+
+/* Resolve @name beneath the root into @path (referenced): memo or walk. */
+static int sakura_walk(struct sakura_core *core, const char *name,
+		       struct path *path)
+{
+	const struct path *root = &core->srv->root;
+	u32 len = strnlen(name, SAKURA_NAME_MAX);
+	struct sakura_name_ent *e = NULL;
+	unsigned int rename_seq;
+	int err;
+
+	if (len < SAKURA_NAME_MAX) {
+		e = sakura_names_slot(core, name, len);
+		if (e->path.dentry && e->len == len &&
+		    !memcmp(e->name, name, len)) {
+			if (sakura_names_valid(core, e)) {
+				e->used_ms = core->w.now_ms;
+				core->names_hits++;
+				*path = e->path;
+				path_get(path);
+				return 0;
+			}
+			sakura_names_drop(core, e);
+		}
+	}
+	rename_seq = read_seqbegin(&rename_lock);
+	err = vfs_path_lookup(root->dentry, root->mnt, name,
+			      LOOKUP_FOLLOW | LOOKUP_BENEATH |
+			      LOOKUP_NO_MAGICLINKS, path);
+	if (!err && e)
+		sakura_names_fill(core, name, len, path, rename_seq);
+	return err;
+}
+
 static int sakura_open_beneath(struct ks_worker *w, const char *name,
 			       struct ks_file *f)
 {
 	struct sakura_core *core = sakura_core_of(w);
-	const struct path *root = &core->srv->root;
 	struct file *file;
 	struct kstat st;
 	struct path path;
 	int err;
 
-	err = vfs_path_lookup(root->dentry, root->mnt, name,
-			      LOOKUP_FOLLOW | LOOKUP_BENEATH |
-			      LOOKUP_NO_MAGICLINKS, &path);
+	err = sakura_walk(core, name, &path);
 	if (err)
 		return err;
 	err = vfs_getattr(&path, &st, STATX_TYPE | STATX_MODE | STATX_SIZE |

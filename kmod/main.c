@@ -42,14 +42,15 @@ static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
 
 	sakura_core_counters(core, &c);
 	seq_printf(m,
-		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handovers %llu adopted %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu fcache_hits %llu fcache_misses %llu recvs %llu recvs_skipped %llu sends %llu sends_again %llu sends_full %llu\n",
+		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handovers %llu adopted %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu fcache_hits %llu fcache_misses %llu recvs %llu recvs_skipped %llu sends %llu sends_again %llu sends_full %llu names_hits %llu names_misses %llu\n",
 		   core->idx, READ_ONCE(core->task) ? "running" : "none",
 		   c.conns, c.accepted, c.requests, c.bytes, c.parks,
 		   c.handovers, c.adopted, c.timeouts, c.rejected, c.sleeps,
 		   c.log_dropped, c.zerocopy_bytes, c.copied_bytes,
 		   c.fcache_hits, c.fcache_misses, READ_ONCE(core->recvs),
 		   READ_ONCE(core->recvs_skipped), READ_ONCE(core->sends),
-		   READ_ONCE(core->sends_again), READ_ONCE(core->sends_full));
+		   READ_ONCE(core->sends_again), READ_ONCE(core->sends_full),
+		   READ_ONCE(core->names_hits), READ_ONCE(core->names_misses));
 }
 
 static int sakura_proc_show(struct seq_file *m, void *v)

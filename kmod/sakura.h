@@ -31,11 +31,24 @@
 #define SAKURA_SEND_PAGES	64	/* page-cache pages per zero-copy send */
 #define SAKURA_FCACHE_SLOTS	64	/* open files kept per core */
 #define SAKURA_FCACHE_IDLE_MS	1000	/* an entry unused this long: closed */
+#define SAKURA_NAMES_SLOTS	64	/* walks remembered per core */
+#define SAKURA_NAME_MAX		120	/* longer names are always walked */
 
 /* One slot of a core's open-file cache (io_kern.c). */
 struct sakura_fcache_ent {
 	struct file *file;		/* one reference, or NULL */
 	u64 used_ms;			/* w.now_ms of the last hit */
+};
+
+/* One slot of a core's name memo (io_kern.c): a name and what it walked to. */
+struct sakura_name_ent {
+	struct path path;		/* references, or path.dentry NULL */
+	u64 used_ms;			/* w.now_ms of the last hit */
+	unsigned int rename_seq;	/* rename_lock before the walk */
+	unsigned int d_seq;		/* path.dentry->d_seq after it */
+	u8 len;				/* of name */
+	u8 depth;			/* components: dentries up to the root */
+	char name[SAKURA_NAME_MAX];
 };
 
 enum sakura_conn_bits {
@@ -105,6 +118,9 @@ struct sakura_core {
 	u32 fcache_n;			/* entries open */
 	u64 fcache_swept_ms;
 	u64 fcache_hits, fcache_misses;
+	struct sakura_name_ent names[SAKURA_NAMES_SLOTS];
+	u32 names_n;			/* entries holding a path */
+	u64 names_hits, names_misses;	/* walks saved, walks remembered */
 	u64 recvs, recvs_skipped;	/* tcp_recvmsg calls, and those saved */
 	/* file sends, those that said -EAGAIN, short ones that said full */
 	u64 sends, sends_again, sends_full;

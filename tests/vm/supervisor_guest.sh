@@ -11,7 +11,8 @@
 #      directory swapped with a symlink to /, in both modes; a client that
 #      reads nothing reset at the send timeout (no orphan); the unsent bytes
 #      a socket may queue start small and grow as the client takes them
-#      (tests/vm/unsent_allowance.py); 64 MiB zero-copy
+#      (tests/vm/unsent_allowance.py); a remembered walk is never stale
+#      (tests/vm/name_memo.py); 64 MiB zero-copy
 #      (fast and slow readers); a cold-cache file through the copy path;
 #      fanotify may deny, is asked once per read (tmpfs; ext4 with a cold
 #      cache) and inotify sees every read (tests/vm/fsnotify_check.py)
@@ -99,6 +100,27 @@ rm -rf "$work/unread"
 # --- 2b''. unsent bytes are earned: a reader that takes nothing holds little -----
 each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py "$work/unsent"
 rm -rf "$work/unsent"
+
+# --- 2b'''. a remembered walk is never stale, both modes (on tmpfs, where the
+# supervisor worker's name memo is used) ---
+for m in user supervisor; do
+	mkdir -p "$work/names-$m"
+	mount -t tmpfs -o size=16m kserver-names "$work/names-$m"
+done
+each_mode "name memo" "$work/names-%m" "" name_memo.py "$work/names-%m" %m
+# the servers are gone: nothing of theirs (a remembered path, a cached file)
+# may still hold the docroots' mounts (the module's teardown may finish just
+# after the process: a few tries)
+umounted=0
+for m in user supervisor; do
+	for _ in $(seq 50); do
+		umount "$work/names-$m" 2>/dev/null && break
+		sleep 0.1
+	done
+	rmdir "$work/names-$m" 2>/dev/null && umounted=$((umounted + 1))
+done
+[ "$umounted" = 2 ]
+result "name memo: both docroots unmount once their servers stopped" $?
 
 # --- 2c. big bodies from the page cache, zero-copy; the cold-cache fallback -----
 # sum_field NAME - the sum of a per-core counter in /proc/sakura
