@@ -56,8 +56,9 @@ test: deps
 
 # never part of make test: long, and timing needs an otherwise idle machine.
 # BENCH_ARGS go to loadtest/bench.py, e.g. BENCH_ARGS="--rounds 3 --cells '1k-.*'"
+# ICOUNT=1: instruction-counted guest (repeatable A/B runs; tests/vm/guest.sh --icount)
 bench:
-	loadtest/bench.sh $(if $(KVER),--kver $(KVER)) -- $(BENCH_ARGS)
+	loadtest/bench.sh $(if $(KVER),--kver $(KVER)) $(if $(filter 1,$(ICOUNT)),--icount) -- $(BENCH_ARGS)
 
 bench-host:
 	loadtest/bench.sh --host -- $(BENCH_ARGS)
@@ -65,7 +66,7 @@ bench-host:
 # where the CPU goes, per server, under perf in a guest (PROFILE_ARGS: see
 # loadtest/profile.sh, e.g. PROFILE_ARGS="--seconds 5 supervisor limit")
 profile:
-	loadtest/profile.sh $(if $(KVER),--kver $(KVER)) $(PROFILE_ARGS)
+	loadtest/profile.sh $(if $(KVER),--kver $(KVER)) $(if $(filter 1,$(ICOUNT)),--icount) $(PROFILE_ARGS)
 
 # never part of make test: the long versions of the hardening suites
 # (adversarial HTTP, slow clients, libFuzzer, /dev/sakura fuzzer, kills in

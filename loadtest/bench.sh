@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [--host] [--kver VERSION] [--date YYYY-MM-DD] [-- BENCH.PY ARGS]
+# bench.sh [--host] [--kver VERSION] [--icount] [--date YYYY-MM-DD]
+#     [-- BENCH.PY ARGS]
 #
 # make bench / make bench-host. Installs what is missing (nginx, wrk,
 # gnuplot, QEMU and the kernels: tests/deps.sh), builds kserver and sakura.ko,
@@ -13,20 +14,24 @@
 # and writes loadtest/results/DATE-KERNEL.md, .csv, -raw.csv and .png with
 # loadtest/report.py; a run of some cells only (--cells) writes
 # DATE-KERNEL-subset.*, so it never overwrites the day's full table.
+# --icount (make bench ICOUNT=1): the guest counts instructions instead of
+# time (tests/vm/guest.sh --icount): repeatable to a few per cent, for A/B
+# comparisons; writes DATE-KERNEL-icount[-subset].*
 # BENCH.PY ARGS (e.g. --rounds 3 --duration 3 --cells '1k-.*') go to
 # bench.py; see loadtest/bench.py --help.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-host=0 kver="" date=$(date -u +%F)
+host=0 kver="" icount=0 date=$(date -u +%F)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--host) host=1; shift ;;
 	--kver) kver=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--date) date=$2; shift 2 ;;
 	--) shift; break ;;
-	*) sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 args=("$@")
@@ -63,11 +68,19 @@ else
 	out=$top/build/bench/$kver
 	rm -rf "$out"
 	make -s -C kmod BUILD="$top/build" KVER="$kver" module
-	cmd="make bench${KVER:+ KVER=$KVER}${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
+	cmd="make bench${KVER:+ KVER=$KVER}${ICOUNT:+ ICOUNT=$ICOUNT}${BENCH_ARGS:+ BENCH_ARGS=\"$BENCH_ARGS\"}"
 	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver, booted as Debian does (no slub_debug: guest.sh --bench)"
+	vmopt=()
+	if [ "$icount" = 1 ]; then
+		guest="$guest; instruction-counted (guest.sh --icount: one host thread runs both vCPUs in turn, guest time = instructions x 16 ns)"
+		vmopt=(--icount)
+		kernel=$kver-icount
+		out=$top/build/bench/$kver-icount
+		rm -rf "$out"
+	fi
 	# a full run is about 50 min; the limit is far above it
 	tests/vm/guest.sh --kver "$kver" --smp 2 --mem 4G --timeout 10800 --bench \
-		--out "$out" --quiet -- "$top/loadtest/bench_guest.sh" "${args[@]}"
+		"${vmopt[@]}" --out "$out" --quiet -- "$top/loadtest/bench_guest.sh" "${args[@]}"
 	grep -h '^bench: ' "$out/console.log" | tr -d '\r' | tail -n 3
 fi
 prefix=loadtest/results/$date-$kernel

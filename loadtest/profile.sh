@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# profile.sh [--kver VERSION] [--seconds N] [--size S] [--conns N] [--close]
-# [SERVER...] - make profile: where the CPU goes for requests of a file of
+# profile.sh [--kver VERSION] [--icount] [--seconds N] [--size S] [--conns N]
+# [--close] [SERVER...] - make profile: where the CPU goes for requests of a file of
 # S bytes (1k, 16k, 256k, 1m; default 1k) on keep-alive (or Connection: close
 # with --close) from wrk -t1 -cN (default 64), per server, in
 # one QEMU guest (TCG, 2 vCPUs; 6.12 by default). SERVERs: user, supervisor,
@@ -12,21 +12,24 @@
 # symbols and per-request calls; keeps everything in build/profile/VERSION/
 # (SERVER.txt flat, SERVER-graph.txt call graphs, SERVER-ftrace.txt).
 # A tool for finding bottlenecks: the percentages are of an emulated CPU.
+# --icount (make profile ICOUNT=1): an instruction-counted guest
+# (tests/vm/guest.sh --icount): samples fall per instruction executed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-kver="" seconds=10 size=1k conns=64 close=keepalive servers=()
+kver="" seconds=10 size=1k conns=64 close=keepalive servers=() vmopt=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kver) kver=$2; shift 2 ;;
+	--icount) vmopt=(--icount); shift ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--size) size=$2; shift 2 ;;
 	--conns) conns=$2; shift 2 ;;
 	--close) close=close; shift ;;
 	user|supervisor|limit|nginx) servers+=("$1"); shift ;;
-	-h|--help) sed -n '4,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) sed -n '4,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	-h|--help) sed -n '4,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ ${#servers[@]} -gt 0 ] || servers=(user supervisor limit nginx)
@@ -44,14 +47,14 @@ make -s kserver
 make -s -C kmod BUILD="$top/build" KVER="$kver" module
 out=$top/build/profile/$kver
 rm -rf "$out"
-tests/vm/guest.sh --kver "$kver" --smp 2 --mem 2G --bench --timeout $((300 + 60 * seconds)) \
+tests/vm/guest.sh --kver "$kver" --smp 2 --mem 2G --bench "${vmopt[@]}" --timeout $((300 + 60 * seconds)) \
 	--out "$out" --quiet -- "$top/loadtest/profile_guest.sh" "$seconds" "$size" "$conns" "$close" \
 	"${servers[@]}"
 grep -h '^profile: ' "$out/console.log" | tr -d '\r'
 for s in "${servers[@]}"; do
 	echo "== $s: top symbols (% of all samples; wrk, perf and idle left out)"
-	grep '%' "$out/$s.txt" | head -n 25
+	awk '/%/ && n++ < 25' "$out/$s.txt"
 	echo "== $s: per request, function_graph (traced us, tracing included; wrk's side left out)"
-	grep -v '^wrk ' "$out/$s-ftrace.txt" | head -n 20
+	awk '!/^wrk / && n++ < 20' "$out/$s-ftrace.txt"
 done
 echo "profile: the profiles are in $out"

@@ -394,8 +394,16 @@ def code_block(text):
     return [fence, text.strip("\n"), fence]
 
 
-def caveat(kernel):
-    if kernel == "host":
+def caveat(kernel, counted=False):
+    if counted:
+        where = ("The guest is emulated (QEMU TCG, no KVM) and "
+                 "instruction-counted (tests/vm/guest.sh --icount): its clock "
+                 "advances by the instructions executed, so these runs measure "
+                 "instructions, repeatably, not time; cache misses, the "
+                 "emulator's own costs and two CPUs running at once are not "
+                 "in them, so they are a second view beside the timed runs, "
+                 "not the same measurement")
+    elif kernel == "host":
         where = ("These runs are on the host, over loopback: wrk and the "
                  "servers share its CPUs")
     else:
@@ -500,9 +508,11 @@ def markdown(cells, kernel, date, meta, chart_line, raw_name, runs):
     servers = servers_present(cells)
     others = [s for s in servers if s != BASELINE]
     failed = sum(1 for r in runs if r["rps"] is None)
-    out = ["# kserver vs nginx \u2014 %s, %s" % (kernel or "unknown kernel",
-                                                 date),
-           "", caveat(kernel), ""]
+    counted = "instruction-counted" in str((meta or {}).get("guest", ""))
+    out = ["# kserver vs nginx \u2014 %s, %s%s" % (
+        kernel or "unknown kernel", date,
+        ", instruction-counted" if counted else ""),
+           "", caveat(kernel, counted), ""]
     out += ["## Targets", "",
             "From the pipeline-1 cells; every ratio is median to median.", "",
             md_table(["Where", "Target", "Measured", "Result"],

@@ -414,6 +414,24 @@ def test_meta_in_markdown():
     assert "TCG" in md.split("## Targets")[0], "caveat missing"
 
 
+def test_instruction_counted_run_says_so():
+    meta = {"date": "2031-02-03", "command": "make bench ICOUNT=1",
+            "guest": "QEMU TCG guest; instruction-counted (guest.sh --icount)"}
+    raw = write_raw(cell(nginx=[1], user=[1]))
+    mpath = os.path.join(os.path.dirname(raw), "meta.json")
+    with open(mpath, "w") as f:
+        json.dump(meta, f)
+    rc, _, err, prefix = report(raw, "--meta", mpath)
+    eq(rc, 0, "exit status (%s)" % err.strip())
+    with open(prefix + ".md") as f:
+        md = f.read()
+    eq(md.splitlines()[0], "# kserver vs nginx — %s, 2031-02-03, "
+       "instruction-counted" % KERNEL, "title")
+    caveat = md.split("## Targets")[0]
+    assert "measure instructions" in caveat and "timed runs" in caveat, \
+        "no instruction-count caveat:\n" + caveat
+
+
 def test_without_meta_dated_today():
     md, _, _ = made(cell(nginx=[1], user=[1]))
     eq(md.splitlines()[0], "# kserver vs nginx — %s, %s" % (

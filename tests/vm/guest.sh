@@ -45,6 +45,15 @@ Options:
                          boot has (slub_debug=FZPU records a stack trace on every slab
                          allocation and free, KFENCE samples every 100 ms): for
                          benchmarks and profiles. The dmesg scan still runs
+  --icount               count instead of time: one host thread runs every vCPU in turn
+                         (-accel tcg,thread=single) and guest time advances by the
+                         instructions executed (-icount shift=4,sleep=off: 16 ns each,
+                         idle time skipped). A benchmark then measures instructions,
+                         not how fast the host emulates them: side-by-side runs repeat
+                         within a few per cent where multi-threaded TCG swings +-15 %.
+                         Its cost model is not hardware's either (no cache misses, no
+                         emulated TLB refills, no two vCPUs at once): for A/B
+                         comparisons of code, not for headline ratios
   --kernel BZIMAGE       boot this image instead of /boot/vmlinuz-VERSION (e.g. the debug
                          kernel of tests/vm/debug_kernel.sh; --kver is then its release).
                          The guest then also runs kmemleak when the kernel has it: a scan
@@ -66,7 +75,7 @@ EOF
 die_usage() { echo "guest.sh: $*" >&2; echo "Try 'guest.sh --help'." >&2; exit 2; }
 msg() { echo "vm: $*" >&2; }
 
-KVER="" MEM=2G SMP=2 TIMEOUT=600 OUT="" QUIET=0 EXTRA_CMDLINE="" BENCH=0
+KVER="" MEM=2G SMP=2 TIMEOUT=600 OUT="" QUIET=0 EXTRA_CMDLINE="" BENCH=0 ICOUNT=0
 KERNEL_OPT="" MODDIR_OPT=""
 FWDS=() ALLOWS=()
 while [[ $# -gt 0 ]]; do
@@ -84,6 +93,7 @@ while [[ $# -gt 0 ]]; do
         --moddir) [[ $# -ge 2 ]] || die_usage "--moddir needs a value"; MODDIR_OPT=$2; shift 2 ;;
         --quiet) QUIET=1; shift ;;
         --bench) BENCH=1; shift ;;
+        --icount) ICOUNT=1; shift ;;
         --) shift; break ;;
         *) die_usage "unknown option: $1" ;;
     esac
@@ -399,8 +409,12 @@ KML2
 
 # ---------------------------------------------------------------- QEMU
 # shellcheck disable=SC2054  # commas are QEMU option syntax
+ACCEL=(-accel tcg,thread=multi)
+# shellcheck disable=SC2054
+[[ $ICOUNT = 0 ]] || ACCEL=(-accel tcg,thread=single -icount shift=4,sleep=off)
+# shellcheck disable=SC2054
 QEMU=(qemu-system-x86_64
-    -accel tcg,thread=multi -cpu max -machine q35
+    "${ACCEL[@]}" -cpu max -machine q35
     -m "$MEM" -smp "$SMP"
     -nodefaults -no-user-config -display none -no-reboot
     -chardev "file,id=con0,path=$OUT/console.log"

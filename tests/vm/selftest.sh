@@ -27,6 +27,8 @@ Checks, on each kernel (default: the 6.1 and 6.12 versions resolved by deps.sh):
             (make -C /lib/modules/VER/build M=build/vm/...), insmod'ed in the guest,
             its messages appear in dmesg, rmmod works, taint is O/E only (O set)
 and once (first kernel):
+  icount    booted with --icount, a guest that sleeps 60 s (idle) is done in under
+            50 s of host time: its clock counts instructions, idle skipped
   panic     sysrq-c crash: guest.sh fails promptly (no exit code), no hang
   timeout   a script that sleeps is killed by --timeout and guest.sh fails
 
@@ -81,6 +83,10 @@ if [[ ${1:-} == --guest ]]; then
             done
             echo "host never signalled done"; exit 30
             ;;
+        icount)     # booted with --icount: guest time is instructions, idle skipped
+            t0=$(date +%s)
+            sleep 60
+            echo "guest-slept $(($(date +%s) - t0))" >"$VM_OUT/slept.txt" ;;
         panic) echo c >/proc/sysrq-trigger; sleep 60 ;;
         timeout) sleep 3600 ;;
         *) echo "selftest guest: unknown case ${2:-}" >&2; exit 99 ;;
@@ -243,6 +249,19 @@ for kver in "${KVERS[@]}"; do
     else
         bad "$name" "make failed (see $mb/build.log)"; tail -n 15 "$mb/build.log" | sed 's/^/    | /'
         bad "$kver module-load" "not run: build failed"
+    fi
+
+    if [[ $first -eq 1 ]]; then
+        # --icount: the guest's clock runs on instructions, not on the host's
+        # (a 60 s sleep in the guest, idle all along, passes in far less)
+        name="$kver icount"
+        run_guest "$kver" "$base/icount" --timeout 300 --bench --icount -- "$SELF" --guest icount
+        slept=$(sed -n 's/^guest-slept //p' "$base/icount/slept.txt" 2>/dev/null)
+        if [[ $RC -eq 0 && ${slept:-0} -ge 60 && $ELAPSED -lt 50 ]]; then
+            ok "$name"
+        else
+            bad "$name" "expected a 60 s guest sleep in under 50 s (rc=$RC, guest ${slept:-?}s, host ${ELAPSED}s)"; show_log
+        fi
     fi
 
     if [[ $first -eq 1 && $FAST -eq 0 ]]; then
