@@ -385,18 +385,35 @@ static void ks_body_inline(struct ks_conn *c)
 	ks_file_close(c);
 }
 
+/* @f's ETag and Last-Modified, from the worker's copy when it is f's. */
+static void ks_validators(struct ks_worker *w, const struct ks_file *f)
+{
+	if (w->validators.etag_len && w->validators.mtime == f->mtime &&
+	    w->validators.size == f->size)
+		return;
+	w->validators.etag_len = ks_etag_format(f->mtime, f->size,
+						w->validators.etag);
+	ks_http_date_format(f->mtime, w->validators.last_modified);
+	w->validators.mtime = f->mtime;
+	w->validators.size = f->size;
+}
+
 /* An open regular file: preconditions, range, then the head. */
 static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 {
 	const struct ks_request *req = &c->req;
+	struct ks_worker *w = c->w;
 	struct ks_file *f = &c->file;
-	char etag[KS_ETAG_MAX];
-	u32 etag_len = ks_etag_format(f->mtime, f->size, etag);
+	const char *etag = w->validators.etag;
+	u32 etag_len;
 	struct ks_resp_head h;
 	u64 first = 0, last = f->size - 1;
-	int cond = ks_cond_eval(req, etag, etag_len, f->mtime);
 	u16 status = 200;
+	int cond;
 
+	ks_validators(w, f);
+	etag_len = w->validators.etag_len;
+	cond = ks_cond_eval(req, etag, etag_len, f->mtime);
 	if (cond == 412) {
 		ks_respond_error(c, 412);
 		return;
@@ -419,6 +436,7 @@ static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 	ks_head_init(c, &h, status);
 	h.has_file = true;
 	h.mtime = f->mtime;
+	h.last_modified = w->validators.last_modified;
 	h.etag.p = etag;
 	h.etag.len = etag_len;
 	if (status != 304) {

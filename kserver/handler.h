@@ -16,6 +16,7 @@
 #include "ks_port.h"
 #include "http_parse.h"
 #include "http_date.h"
+#include "http_cond.h"
 #include "mime.h"
 
 #define KS_SERVER_NAME "kserver"
@@ -183,6 +184,17 @@ struct ks_worker {
 	s64 now_wall;
 	s64 date_wall;			/* second the date string is for */
 	char date[KS_HTTP_DATE_LEN];
+	/*
+	 * The validators of the last file answered, formatted once: most
+	 * requests repeat a file. Keyed by what they are made of.
+	 */
+	struct {
+		s64 mtime;
+		u64 size;
+		u32 etag_len;		/* 0: nothing cached */
+		char etag[KS_ETAG_MAX];
+		char last_modified[KS_HTTP_DATE_LEN];
+	} validators;
 	/* connections ordered by deadline, one queue per timeout length */
 	struct ks_link timers[KS_TIMER_NR];
 	struct ks_stats stats;

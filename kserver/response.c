@@ -133,9 +133,14 @@ u32 ks_resp_head_build(char *out, u32 cap, const struct ks_resp_head *h)
 		ks_put_u64(&w, h->content_length);
 	}
 	if (h->has_file) {
-		ks_http_date_format(h->mtime, date);
+		const char *lm = h->last_modified;
+
+		if (!lm) {
+			ks_http_date_format(h->mtime, date);
+			lm = date;
+		}
 		KS_PUT_LIT(&w, "\r\nLast-Modified: ");
-		ks_put(&w, date, KS_HTTP_DATE_LEN);
+		ks_put(&w, lm, KS_HTTP_DATE_LEN);
 	}
 	if (h->location.len) {
 		KS_PUT_LIT(&w, "\r\nLocation: ");

@@ -18,6 +18,8 @@ struct ks_resp_head {
 	struct ks_str content_type;
 	u64 content_length;
 	s64 mtime;
+	const char *last_modified;	/* mtime's KS_HTTP_DATE_LEN bytes, or
+					 * NULL: formatted here */
 	struct ks_str etag;
 	u64 first, last, total;
 	struct ks_str location;	/* sent as location "/" ["?" query] */
