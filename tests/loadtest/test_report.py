@@ -386,13 +386,8 @@ def test_errors_flagged():
     eq(raw["nginx"][9], "0", "nginx errors cell")
 
 
-def test_meta_in_markdown():
-    conf = ("worker_processes 2;\nevents { worker_connections 1024; }\n"
-            "http { sendfile on; access_log off; }\n")
-    meta = {"notes": "a note", "zz_custom": "custom value",
-            "nginx_conf": conf, "command": "make bench KVER=6.12.117",
-            "date": "2031-02-03", "wrk": "wrk -t2 -c{conns} -d5s --latency",
-            "guest": "2 vCPUs, TCG"}
+def md_with_meta(meta):
+    """The markdown of a one-cell report made with --meta META."""
     raw = write_raw(cell(nginx=[1], user=[1]))
     mpath = os.path.join(os.path.dirname(raw), "meta.json")
     with open(mpath, "w") as f:
@@ -400,7 +395,17 @@ def test_meta_in_markdown():
     rc, _, err, prefix = report(raw, "--meta", mpath)
     eq(rc, 0, "exit status (%s)" % err.strip())
     with open(prefix + ".md") as f:
-        md = f.read()
+        return f.read()
+
+
+def test_meta_in_markdown():
+    conf = ("worker_processes 2;\nevents { worker_connections 1024; }\n"
+            "http { sendfile on; access_log off; }\n")
+    meta = {"notes": "a note", "zz_custom": "custom value",
+            "nginx_conf": conf, "command": "make bench KVER=6.12.117",
+            "date": "2031-02-03", "wrk": "wrk -t2 -c{conns} -d5s --latency",
+            "guest": "2 vCPUs, TCG"}
+    md = md_with_meta(meta)
     eq(md.splitlines()[0], "# kserver vs nginx — %s, 2031-02-03" % KERNEL,
        "title")
     how = section(md, "How this was measured")
@@ -417,14 +422,7 @@ def test_meta_in_markdown():
 def test_instruction_counted_run_says_so():
     meta = {"date": "2031-02-03", "command": "make bench ICOUNT=1",
             "guest": "QEMU TCG guest; instruction-counted (guest.sh --icount)"}
-    raw = write_raw(cell(nginx=[1], user=[1]))
-    mpath = os.path.join(os.path.dirname(raw), "meta.json")
-    with open(mpath, "w") as f:
-        json.dump(meta, f)
-    rc, _, err, prefix = report(raw, "--meta", mpath)
-    eq(rc, 0, "exit status (%s)" % err.strip())
-    with open(prefix + ".md") as f:
-        md = f.read()
+    md = md_with_meta(meta)
     eq(md.splitlines()[0], "# kserver vs nginx — %s, 2031-02-03, "
        "instruction-counted" % KERNEL, "title")
     caveat = md.split("## Targets")[0]

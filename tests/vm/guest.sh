@@ -53,7 +53,8 @@ Options:
                          within a few per cent where multi-threaded TCG swings +-15 %.
                          Its cost model is not hardware's either (no cache misses, no
                          emulated TLB refills, no two vCPUs at once): for A/B
-                         comparisons of code, not for headline ratios
+                         comparisons of code, not for headline ratios. Boots the 6.12
+                         kernel; Debian's 6.1 prints nothing and never reaches SCRIPT
   --kernel BZIMAGE       boot this image instead of /boot/vmlinuz-VERSION (e.g. the debug
                          kernel of tests/vm/debug_kernel.sh; --kver is then its release).
                          The guest then also runs kmemleak when the kernel has it: a scan
