@@ -426,12 +426,6 @@ static struct file *sakura_open_file(struct sakura_core *core,
 }
 
 /*
- * Resolve @name beneath the docroot: no "..", absolute symlink or magic link
- * may leave it (-EXDEV, like openat2's RESOLVE_BENEATH). Regular files and
- * directories are opened; anything else (FIFO, socket, device) is only
- * reported as KS_FT_OTHER and never opened.
- */
-/*
  * The name memo: where the walk of a name beneath the root led, so that the
  * next request for the name skips the walk (its name copy, RCU walk, scope
  * check and reference grabbing, a fifth of a small request) and is never
@@ -505,7 +499,10 @@ static u32 sakura_chain_spells(const struct path *root, struct dentry *d,
 	return 0;
 }
 
-/* Remember that @name walked to @path (referenced), if it may be reused. */
+/*
+ * Remember that @name (@len < SAKURA_NAME_MAX bytes) walked to @path
+ * (referenced), if it may be reused.
+ */
 static void sakura_names_fill(struct sakura_core *core, const char *name,
 			      u32 len, const struct path *path,
 			      unsigned int rename_seq)
@@ -515,11 +512,13 @@ static void sakura_names_fill(struct sakura_core *core, const char *name,
 	unsigned int d_seq;
 	u32 depth;
 
-	if (len >= SAKURA_NAME_MAX || path->mnt != root->mnt)
+	/* e->len and e->depth (at most one component per two bytes) fit */
+	BUILD_BUG_ON(SAKURA_NAME_MAX > U8_MAX);
+	if (path->mnt != root->mnt)
 		return;
 	d_seq = read_seqcount_begin(&path->dentry->d_seq);
 	depth = sakura_chain_spells(root, path->dentry, name, len);
-	if (!depth || depth > U8_MAX || read_seqretry(&rename_lock, rename_seq))
+	if (!depth || read_seqretry(&rename_lock, rename_seq))
 		return;
 	e = sakura_names_slot(core, name, len);
 	sakura_names_drop(core, e);
@@ -544,9 +543,11 @@ static bool sakura_names_valid(struct sakura_core *core,
 	bool ok = true;
 	u32 i;
 
-	if (read_seqretry(&rename_lock, e->rename_seq) || d_unhashed(d) ||
+	if (read_seqretry(&rename_lock, e->rename_seq) ||
 	    read_seqcount_retry(&d->d_seq, e->d_seq))
 		return false;
+	/* the file first, then each directory up to the root: hashed, no
+	 * mount point, and the directory above it searchable */
 	rcu_read_lock();
 	for (i = 0; ok && i < e->depth; i++) {
 		struct dentry *parent = READ_ONCE(d->d_parent);
@@ -594,6 +595,12 @@ static int sakura_walk(struct sakura_core *core, const char *name,
 	return err;
 }
 
+/*
+ * Resolve @name beneath the docroot: no "..", absolute symlink or magic link
+ * may leave it (-EXDEV, like openat2's RESOLVE_BENEATH). Regular files and
+ * directories are opened; anything else (FIFO, socket, device) is only
+ * reported as KS_FT_OTHER and never opened.
+ */
 static int sakura_open_beneath(struct ks_worker *w, const char *name,
 			       struct ks_file *f)
 {
