@@ -435,7 +435,6 @@ static void ks_respond_file(struct ks_conn *c, const char *path, u32 len)
 	}
 	ks_head_init(c, &h, status);
 	h.has_file = true;
-	h.mtime = f->mtime;
 	h.last_modified = w->validators.last_modified;
 	h.etag.p = etag;
 	h.etag.len = etag_len;

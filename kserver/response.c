@@ -118,7 +118,6 @@ static void ks_put_status(struct ks_wr *w, u16 status)
 u32 ks_resp_head_build(char *out, u32 cap, const struct ks_resp_head *h)
 {
 	struct ks_wr w = { out, 0, cap, false };
-	char date[KS_HTTP_DATE_LEN];
 
 	KS_PUT_LIT(&w, "HTTP/1.1 ");
 	ks_put_status(&w, h->status);
@@ -133,14 +132,8 @@ u32 ks_resp_head_build(char *out, u32 cap, const struct ks_resp_head *h)
 		ks_put_u64(&w, h->content_length);
 	}
 	if (h->has_file) {
-		const char *lm = h->last_modified;
-
-		if (!lm) {
-			ks_http_date_format(h->mtime, date);
-			lm = date;
-		}
 		KS_PUT_LIT(&w, "\r\nLast-Modified: ");
-		ks_put(&w, lm, KS_HTTP_DATE_LEN);
+		ks_put(&w, h->last_modified, KS_HTTP_DATE_LEN);
 	}
 	if (h->location.len) {
 		KS_PUT_LIT(&w, "\r\nLocation: ");

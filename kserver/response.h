@@ -17,9 +17,7 @@ struct ks_resp_head {
 	const char *date;	/* KS_HTTP_DATE_LEN bytes */
 	struct ks_str content_type;
 	u64 content_length;
-	s64 mtime;
-	const char *last_modified;	/* mtime's KS_HTTP_DATE_LEN bytes, or
-					 * NULL: formatted here */
+	const char *last_modified;	/* KS_HTTP_DATE_LEN bytes */
 	struct ks_str etag;
 	u64 first, last, total;
 	struct ks_str location;	/* sent as location "/" ["?" query] */

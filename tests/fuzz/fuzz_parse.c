@@ -233,13 +233,14 @@ static void fz_cond_exact(const struct ks_request *req, u64 size, s64 mtime)
 static void fz_head_build(const struct ks_request *req, u16 status, u32 cap)
 {
 	static const char date[] = "Sun, 06 Nov 1994 08:49:37 GMT";
+	char last_modified[KS_HTTP_DATE_LEN];
 	struct ks_resp_head h = {
 		.status = status,
 		.keepalive = status & 1,
 		.has_length = true,
 		.content_length = req->content_length,
 		.has_file = status & 2,
-		.mtime = (s64)req->content_length,
+		.last_modified = last_modified,
 		.date = date,
 		.etag = { "\"1-2\"", 5 },	/* the handler always has one */
 		.content_type = { "text/html", 9 },
@@ -253,6 +254,8 @@ static void fz_head_build(const struct ks_request *req, u16 status, u32 cap)
 
 	if (!out)
 		abort();
+	/* what the handler does: any mtime a stat may give, formatted */
+	ks_http_date_format((s64)req->content_length, last_modified);
 	n = ks_resp_head_build(out, cap, &h);
 	if (n) {
 		FZ_CHECK(n <= cap && n >= 13 && !memcmp(out, "HTTP/1.1 ", 9),
