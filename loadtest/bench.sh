@@ -72,10 +72,6 @@ else
 	guest="QEMU TCG guest, 2 vCPUs, 4 GiB, kernel $kver, booted as Debian does (no slub_debug: guest.sh --bench)"
 	vmopt=()
 	if [ "$icount" = 1 ]; then
-		case $kver in 6.1.*)
-			echo "bench: ICOUNT=1 needs the 6.12 kernel (6.1 does not boot under -icount)" >&2
-			exit 2 ;;
-		esac
 		guest="$guest; instruction-counted (guest.sh --icount: one host thread runs both vCPUs in turn, guest time = instructions x 16 ns)"
 		vmopt=(--icount)
 		kernel=$kver-icount

@@ -103,6 +103,7 @@ done
 [[ -n $KVER ]] || die_usage "--kver is required"
 [[ $KVER =~ ^[A-Za-z0-9._+~-]+$ ]] || die_usage "bad --kver: $KVER"
 [[ $SMP =~ ^[1-9][0-9]*$ ]] || die_usage "bad --smp: $SMP"
+[[ $ICOUNT = 0 || $KVER != 6.1.* ]] || die_usage "--icount needs the 6.12 kernel (6.1 does not boot under -icount)"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die_usage "bad --timeout: $TIMEOUT"
 [[ $MEM =~ ^[1-9][0-9]*[MGmg]?$ ]] || die_usage "bad --mem: $MEM"
 for f in "${FWDS[@]}"; do
