@@ -55,6 +55,7 @@ static inline u32 ks_unsent_earned(u32 cur, u64 taken)
 #define KS_LINGER_BYTES (1u << 20)	/* drained at most before closing */
 #define KS_BENCH_BODY_MAX 4096		/* --bench-fixed, at most */
 #define KS_COPY_MAX 8192		/* bodies up to this leave with the head */
+#define KS_CORK_MIN (64u << 10)		/* bodies over this are sent corked */
 
 /* A handle the backend understands: an fd in user space, a pointer in the kernel. */
 union ks_handle {
@@ -124,6 +125,17 @@ struct ks_io_ops {
 	void (*close)(struct ks_worker *w, struct ks_file *f);
 	/* no more writes on this connection (lingering close) */
 	void (*shutdown)(struct ks_conn *c);
+	/*
+	 * optional: the last response went out whole and the connection ends
+	 * (KS_WANT_CLOSE follows); a backend whose close comes later sends
+	 * its FIN now
+	 */
+	void (*finish)(struct ks_conn *c);
+	/*
+	 * on: the socket sends only full segments (TCP_CORK) while a body
+	 * drains out of a full queue; off: send what is held now
+	 */
+	void (*cork)(struct ks_conn *c, bool on);
 	/* the socket may queue this many unsent bytes (KS_UNSENT_MIN..MAX) */
 	void (*set_unsent_max)(struct ks_conn *c, u32 bytes);
 	/* bytes the socket holds that TCP has not sent yet, or -errno */
@@ -240,6 +252,7 @@ struct ks_conn {
 	bool more_follows;		/* the next request is buffered whole:
 					 * its response follows at once */
 	bool sock_full;			/* send_file's: wait for a write wake-up */
+	bool corked;			/* ops->cork(c, true) until the body ends */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */

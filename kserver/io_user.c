@@ -276,6 +276,14 @@ static void ks_u_close(struct ks_worker *w, struct ks_file *f)
 	close((int)f->h.fd);
 }
 
+static void ks_u_cork(struct ks_conn *c, bool on)
+{
+	int v = on;
+
+	/* best effort: uncorked, the same bytes go in smaller segments */
+	(void)setsockopt(ks_sock_fd(c), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
 static void ks_u_set_unsent_max(struct ks_conn *c, u32 bytes)
 {
 	int v = (int)bytes;
@@ -350,6 +358,8 @@ const struct ks_io_ops ks_user_io_ops = {
 	.stat = ks_u_stat,
 	.close = ks_u_close,
 	.shutdown = ks_u_shutdown,
+	/* no .finish: the event loop closes the fd at once */
+	.cork = ks_u_cork,
 	.set_unsent_max = ks_u_set_unsent_max,
 	.unsent = ks_u_unsent,
 	.now = ks_u_now,

@@ -566,6 +566,7 @@ static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 
 	FZ_CHECK(!st->shut, "send after shutdown");
 	FZ_CHECK(len > 0, "send of 0 bytes");
+	FZ_CHECK(!st->corked, "a head sent corked");
 	st->last_io = FZ_IO_OTHER;
 	if (b < 16) {
 		st->last_io = FZ_IO_SEND_AGAIN;
@@ -637,6 +638,19 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	return (long)n;
 }
 
+/* Only around a file body's bytes, on and off in turn. */
+static void fz_cork(struct ks_conn *c, bool on)
+{
+	struct fz_state *st = fz_conn(c);
+
+	FZ_CHECK(on != st->corked, "cork(%d) twice", on);
+	if (on)
+		FZ_CHECK(st->resp.state == FZ_R_BODY && st->resp.file_body,
+			 "corked outside a file body (state %d)",
+			 st->resp.state);
+	st->corked = on;
+}
+
 /*
  * Only ever raised, exactly as far as what the client took (the last
  * unsent() answer) has earned.
@@ -675,6 +689,17 @@ static long fz_unsent(struct ks_conn *c)
 static void fz_shutdown(struct ks_conn *c)
 {
 	fz_conn(c)->shut = true;
+}
+
+/* Only after a whole "Connection: close" response; no byte may follow. */
+static void fz_finish(struct ks_conn *c)
+{
+	struct fz_state *st = fz_conn(c);
+
+	FZ_CHECK(st->resp.state == FZ_R_DONE && !st->shut,
+		 "finish with the response in state %d", st->resp.state);
+	st->finished = true;
+	st->shut = true;
 }
 
 static void fz_now(struct ks_worker *w, u64 *mono_ms, s64 *wall)
@@ -749,6 +774,8 @@ const struct ks_io_ops fz_io_ops = {
 	.stat = fz_stat,
 	.close = fz_close,
 	.shutdown = fz_shutdown,
+	.finish = fz_finish,
+	.cork = fz_cork,
 	.set_unsent_max = fz_set_unsent_max,
 	.unsent = fz_unsent,
 	.now = fz_now,

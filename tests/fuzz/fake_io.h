@@ -81,10 +81,12 @@ struct fz_state {
 	long buf_gets, buf_puts, buf_now;
 	void *buf;
 	bool shut;
+	bool finished;		/* finish(): the connection must end now */
 	long logs;
 	enum fz_last_io last_io;
 	bool excuse;		/* the fake cut a response short */
 	u64 conn_file_bytes;	/* send_file bytes, every response */
+	bool corked;		/* cork(c, true) and not yet off */
 	u32 unsent_max;		/* last set_unsent_max(), 0: none yet */
 	u64 taken;		/* file bytes the client took, last unsent() */
 	u64 taken_max;		/* the most unsent() ever said it took */

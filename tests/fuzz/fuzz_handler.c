@@ -27,6 +27,10 @@
  *     segments, hidden only with --serve-hidden;
  *   - at most one file and one buffer held, none while waiting to read, all
  *     given back when the connection ends;
+ *   - the socket corked only during a file body, never while waiting to
+ *     read, sending a head or handing over;
+ *   - finish() only after a whole Connection: close response, and the
+ *     connection ends right after;
  *   - KS_WANT_READ / WRITE only after recv / send said -EAGAIN (the loop is
  *     edge-triggered: anything else hangs), with a deadline armed;
  *     KS_WANT_YIELD only after a pass's byte or request budget was used;
@@ -102,12 +106,16 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 
 	FZ_CHECK(st->open_now <= 1 && st->buf_now <= 1, "%ld files, %ld bufs",
 		 st->open_now, st->buf_now);
+	FZ_CHECK(!st->finished || want == KS_WANT_CLOSE,
+		 "finished, then want %d", want);
 	switch (want) {
 	case KS_WANT_READ:
 		FZ_CHECK(st->last_io == FZ_IO_RECV_AGAIN,
 			 "waits to read without recv saying -EAGAIN (%d)",
 			 st->last_io);
 		FZ_CHECK(!st->open_now, "a file open while waiting to read");
+		/* a tail held back would reach the client only at close */
+		FZ_CHECK(!st->corked, "corked while waiting to read");
 		if (ks_conn_is_idle(c))
 			FZ_CHECK(!st->buf_now && !c->buf,
 				 "an idle connection holds a buffer");
@@ -142,6 +150,7 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 	case KS_WANT_HANDOVER:
 		FZ_CHECK(r->w.hand_over && !c->stay && ks_conn_is_idle(c),
 			 "hand over of a busy connection");
+		FZ_CHECK(!st->corked, "handed over corked");
 		break;
 	default:
 		FZ_CHECK(0, "want %d", want);

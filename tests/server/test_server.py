@@ -393,7 +393,9 @@ class Traced:
 
 def test_syscalls_zero_copy_msg_more_beneath():
     """strace proves the send path: openat2 beneath the root, TCP_NODELAY,
-    the head sent with MSG_MORE, the body by sendfile (no read/write copy)."""
+    the head sent with MSG_MORE, the body by sendfile (no read/write copy),
+    corked from before its first sendfile to after its last (full
+    segments while the client's window opens bit by bit)."""
     with Traced("openat2,setsockopt,sendto,sendfile,read,write") as t:
         with t.connect() as s:
             s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n"
@@ -408,6 +410,14 @@ def test_syscalls_zero_copy_msg_more_beneath():
                if "sendfile(" in line and "= " in line
                and line.rsplit("=", 1)[1].strip().isdigit())
     assert sent == 8 << 20, "sendfile carried %d bytes" % sent
+    calls = [line for line in t.loop_lines()
+             if "sendfile(" in line or "TCP_CORK" in line]
+    corks = [i for i, line in enumerate(calls) if "TCP_CORK" in line]
+    assert len(corks) == 2 and "[1]" in calls[corks[0]] and \
+        "[0]" in calls[corks[1]], "want one cork and one uncork: %s" % \
+        [calls[i] for i in corks]
+    assert corks == [0, len(calls) - 1], \
+        "the body is not corked from its first sendfile to its last"
     # the event loop's calls (start-up reads /etc/mime.types, legitimately)
     big_copies = [line for line in t.loop_lines()
                   if line.split("(")[0].split()[-1] in ("read", "write")
@@ -438,8 +448,8 @@ def test_pipelined_response_not_held_for_a_partial_request():
 def test_small_file_leaves_with_its_head():
     """A small body is read into the response buffer and sent with the head
     in one send (no sendfile); pipelined ones go out with MSG_MORE but for
-    the last, so eight responses can share segments."""
-    with Traced("pread64,sendto,sendfile") as t:
+    the last, so eight responses can share segments. Nothing is corked."""
+    with Traced("pread64,sendto,sendfile,setsockopt") as t:
         with t.connect() as s:
             s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n" * 8)
             got = b""
@@ -452,6 +462,7 @@ def test_small_file_leaves_with_its_head():
     trace = t.loop_lines()
     sends = [line for line in trace if "sendto(" in line]
     assert not [line for line in trace if "sendfile(" in line], "sendfile used"
+    assert not [line for line in trace if "TCP_CORK" in line], "corked"
     reads = [line for line in trace if "pread64(" in line]
     assert len(reads) == 8 and all("= 12" in r for r in reads), reads
     assert len(sends) == 8, "want one send per response: %s" % sends
