@@ -13,7 +13,8 @@
 #   --host   on this machine over loopback: nginx and kserver user only
 # and writes loadtest/results/DATE-KERNEL.md, .csv, -raw.csv and .png with
 # loadtest/report.py; a run of some cells only (--cells) writes
-# DATE-KERNEL-subset.*, so it never overwrites the day's full table.
+# DATE-KERNEL-subset.*, so it never overwrites the day's full table; a
+# second run of the same kind that day writes PREFIX-2.*, then -3.*, ...
 # --icount (make bench ICOUNT=1): the guest counts instructions instead of
 # time (tests/vm/guest.sh --icount): repeatable to a few per cent, for A/B
 # comparisons; writes DATE-KERNEL-icount[-subset].*
@@ -87,11 +88,20 @@ prefix=loadtest/results/$date-$kernel
 for a in "${args[@]}"; do
 	case $a in --cells|--cells=*) prefix=$prefix-subset ;; esac
 done
-python3 - "$out/meta.json" "$cmd" "$guest" "$date" <<'PY'
+# a second run of the same kind on the same day: -2, -3, ... (the results
+# of the first are checked in, and the README may link them)
+if [ -e "$prefix.md" ]; then
+	n=2
+	while [ -e "$prefix-$n.md" ]; do n=$((n + 1)); done
+	prefix=$prefix-$n
+fi
+clock=time
+[ "$icount" = 1 ] && clock=instructions
+python3 - "$out/meta.json" "$cmd" "$guest" "$date" "$clock" <<'PY'
 import json, sys
-path, cmd, guest, date = sys.argv[1:]
+path, cmd, guest, date, clock = sys.argv[1:]
 meta = json.load(open(path))
-meta.update({"command": cmd, "guest": guest, "date": date})
+meta.update({"command": cmd, "guest": guest, "date": date, "clock": clock})
 json.dump(meta, open(path, "w"), indent=1)
 PY
 python3 loadtest/report.py "$out/raw.csv" --out "$prefix" --meta "$out/meta.json"

@@ -59,10 +59,11 @@ RATE_TARGETS = (
 P99_TARGETS = (("supervisor", 1.0), ("user", 1.1))
 LIMIT_TARGET = (1024, "keepalive", 64, "supervisor", "limit", 0.8)
 
-META_ORDER = ("date", "kernel", "guest", "cpus", "rounds", "duration",
+META_ORDER = ("date", "kernel", "guest", "clock", "cpus", "rounds", "duration",
               "elapsed", "command", "wrk", "kserver", "nginx_version",
               "nginx_conf", "docroot", "notes")
 META_LABELS = {"date": "Date", "kernel": "Kernel", "guest": "Machine",
+               "clock": "Guest clock",
                "cpus": "CPUs", "rounds": "Rounds per cell",
                "duration": "Duration", "elapsed": "Whole run",
                "command": "Command", "wrk": "wrk", "kserver": "kserver",
@@ -508,7 +509,7 @@ def markdown(cells, kernel, date, meta, chart_line, raw_name, runs):
     servers = servers_present(cells)
     others = [s for s in servers if s != BASELINE]
     failed = sum(1 for r in runs if r["rps"] is None)
-    counted = "instruction-counted" in str((meta or {}).get("guest", ""))
+    counted = (meta or {}).get("clock") == "instructions"
     out = ["# kserver vs nginx \u2014 %s, %s%s" % (
         kernel or "unknown kernel", date,
         ", instruction-counted" if counted else ""),

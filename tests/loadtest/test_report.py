@@ -421,13 +421,19 @@ def test_meta_in_markdown():
 
 def test_instruction_counted_run_says_so():
     meta = {"date": "2031-02-03", "command": "make bench ICOUNT=1",
-            "guest": "QEMU TCG guest; instruction-counted (guest.sh --icount)"}
+            "guest": "QEMU TCG guest; instruction-counted (guest.sh --icount)",
+            "clock": "instructions"}
     md = md_with_meta(meta)
     eq(md.splitlines()[0], "# kserver vs nginx — %s, 2031-02-03, "
        "instruction-counted" % KERNEL, "title")
     caveat = md.split("## Targets")[0]
     assert "measure instructions" in caveat and "timed runs" in caveat, \
         "no instruction-count caveat:\n" + caveat
+    assert "- Guest clock: instructions" in md, "clock not recorded"
+    # the clock key decides, not the machine's description
+    meta["clock"] = "time"
+    md = md_with_meta(meta)
+    assert "instruction-counted" not in md.splitlines()[0], "timed run titled counted"
 
 
 def test_without_meta_dated_today():
