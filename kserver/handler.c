@@ -736,8 +736,8 @@ static bool ks_unsent_grow(struct ks_conn *c)
  * A body larger than the client's window leaves as the client's ACKs open
  * it, a little at a time. Corked meanwhile, the socket sends only full
  * segments (as nginx's tcp_nopush does): with TCP_NODELAY each bit of
- * window opened would leave as a segment of its own, 40 % more segments
- * per MiB on loopback. Taken off once the body is queued, which sends the
+ * window opened would leave as a segment of its own (user mode sent 40 %
+ * more segments per MiB than nginx on loopback, supervisor mode 15 %). Taken off once the body is queued, which sends the
  * tail. Smaller bodies are not corked: two more calls for no segment saved.
  */
 static void ks_cork(struct ks_conn *c)

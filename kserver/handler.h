@@ -132,8 +132,8 @@ struct ks_io_ops {
 	 */
 	void (*finish)(struct ks_conn *c);
 	/*
-	 * on: the socket sends only full segments (TCP_CORK) while a body
-	 * drains out of a full queue; off: send what is held now
+	 * on: the socket sends only full segments (TCP_CORK) while a large
+	 * body is sent; off: send what is held now
 	 */
 	void (*cork)(struct ks_conn *c, bool on);
 	/* the socket may queue this many unsent bytes (KS_UNSENT_MIN..MAX) */
