@@ -24,7 +24,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-host=0 kver="" icount=0 date=$(date -u +%F)
+host=0 kver="" icount=0 date=$(date -u +%F) clock=time
 while [ $# -gt 0 ]; do
 	case $1 in
 	--host) host=1; shift ;;
@@ -75,6 +75,7 @@ else
 	if [ "$icount" = 1 ]; then
 		guest="$guest; instruction-counted (guest.sh --icount: one host thread runs both vCPUs in turn, guest time = instructions x 16 ns)"
 		vmopt=(--icount)
+		clock=instructions
 		kernel=$kver-icount
 		out=$top/build/bench/$kver-icount
 		rm -rf "$out"
@@ -95,8 +96,6 @@ if [ -e "$prefix.md" ]; then
 	while [ -e "$prefix-$n.md" ]; do n=$((n + 1)); done
 	prefix=$prefix-$n
 fi
-clock=time
-[ "$icount" = 1 ] && clock=instructions
 python3 - "$out/meta.json" "$cmd" "$guest" "$date" "$clock" <<'PY'
 import json, sys
 path, cmd, guest, date, clock = sys.argv[1:]
