@@ -7,7 +7,14 @@
 # "A request" is one tcp_sendmsg by wrk: wrk -t1 on keep-alive writes each
 # request with one call. Durations are as traced, tracing's own cost and that
 # of traced callees included, on an emulated CPU: compare rows, not numbers.
-function side(task) { return task ~ /^wrk-/ ? "wrk" : "server" }
+# A task whose name ftrace did not keep prints as "<...>-PID": its calls
+# are wrk's or the server's, so they count on neither side ("unnamed").
+function side(task)
+{
+	if (task ~ /^wrk-/)
+		return "wrk"
+	return task ~ /^<\.\.\.>-/ ? "unnamed" : "server"
+}
 / us +\| / || / us +\|$/ {
 	task = ""
 	n = split($0, part, "|")
@@ -42,6 +49,13 @@ END {
 		exit 1
 	}
 	printf "# %d requests traced (tcp_sendmsg calls by wrk)\n", reqs
+	for (k in calls)
+		if (k ~ /^unnamed\t/)
+			unnamed += calls[k]
+	if (unnamed)
+		printf "# %d calls by tasks ftrace did not name (<...>): on " \
+			"neither side; if some were wrk's, per-request figures " \
+			"are too high\n", unnamed
 	printf "# %-6s %-28s %9s %9s %10s\n", "side", "function", "calls/req", "us/call", "us/req"
 	for (k in calls) {
 		split(k, f, "\t")

@@ -95,6 +95,19 @@ def test_agg_sorted_by_time_per_request():
     eq(us, sorted(us, reverse=True), "order")
 
 
+def test_agg_unnamed_task_on_neither_side():
+    """A task ftrace did not name ("<...>-PID": its comm cache missed) is
+    counted apart and said, not taken for the server."""
+    r = agg(TRACE + " 0)   <...>-301   |   1000.000 us   |  tcp_recvmsg();\n")
+    eq(r.returncode, 0, "exit code (%s)" % r.stderr.strip())
+    eq(r.stdout.splitlines()[1].startswith("# 1 calls by tasks ftrace did "
+                                           "not name"), True,
+       "says so: %r" % r.stdout.splitlines()[1])
+    got = rows(r.stdout)
+    eq(got[("server", "tcp_recvmsg")], (1.0, 8.0, 8.0), "server unchanged")
+    eq(got[("unnamed", "tcp_recvmsg")], (0.5, 1000.0, 500.0), "apart")
+
+
 def test_agg_no_requests():
     r = agg("\n".join(l for l in TRACE.splitlines() if "wrk-" not in l))
     eq(r.returncode, 1, "exit code")
