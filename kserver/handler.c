@@ -737,8 +737,9 @@ static bool ks_unsent_grow(struct ks_conn *c)
  * it, a little at a time. Corked meanwhile, the socket sends only full
  * segments (as nginx's tcp_nopush does): with TCP_NODELAY each bit of
  * window opened would leave as a segment of its own (user mode sent 40 %
- * more segments per MiB than nginx on loopback, supervisor mode 15 %). Taken off once the body is queued, which sends the
- * tail. Smaller bodies are not corked: two more calls for no segment saved.
+ * more segments per MiB than nginx on loopback, supervisor mode 15 %).
+ * Taken off once the body is queued, which sends the tail. Smaller bodies
+ * are not corked: two more calls for no segment saved.
  */
 static void ks_cork(struct ks_conn *c)
 {

@@ -2,7 +2,8 @@
 #
 # ftrace_agg.awk - make profile: sums a function_graph trace (options
 # funcgraph-proc and funcgraph-tail) per function, for the server's side (every
-# task but wrk) and wrk's. Prints, sorted by time per request:
+# task but wrk and the unnamed, below) and wrk's. Prints, sorted by time per
+# request:
 #   side  function  calls/request  us/call  us/request
 # "A request" is one tcp_sendmsg by wrk: wrk -t1 on keep-alive writes each
 # request with one call. Durations are as traced, tracing's own cost and that
@@ -38,9 +39,12 @@ function side(task)
 	}
 	if (fn == "")
 		next
-	k = side(task) "\t" fn
+	s = side(task)
+	k = s "\t" fn
 	calls[k]++
 	us[k] += d
+	if (s == "unnamed")
+		unnamed++
 }
 END {
 	reqs = calls["wrk\ttcp_sendmsg"]
@@ -49,9 +53,6 @@ END {
 		exit 1
 	}
 	printf "# %d requests traced (tcp_sendmsg calls by wrk)\n", reqs
-	for (k in calls)
-		if (k ~ /^unnamed\t/)
-			unnamed += calls[k]
 	if (unnamed)
 		printf "# %d calls by tasks ftrace did not name (<...>): on " \
 			"neither side; if some were wrk's, per-request figures " \

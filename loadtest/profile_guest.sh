@@ -32,11 +32,14 @@ root=/tmp/profile-root
 mkdir -p "$root"
 head -c "$bytes" /dev/urandom >"$root/$file"
 rc=0
+T=/sys/kernel/tracing
+[ -e $T/trace ] || mount -t tracefs nodev $T
+# tasks are named from a cache of recent comms; one missing from it prints
+# as "<...>", which ftrace_agg.awk counts on neither side
+echo 8192 >$T/saved_cmdlines_size 2>/dev/null
 # function_graph over the request path's functions, where they exist: the
 # kernel's socket, lookup and read calls (every server makes them) and the
 # module's handler steps. Missing ones (another kernel) are left out.
-T=/sys/kernel/tracing
-[ -e $T/trace ] || mount -t tracefs nodev $T
 FUNCS="tcp_recvmsg tcp_sendmsg sock_def_readable try_to_wake_up
 	do_epoll_wait do_sys_openat2 getname_flags getname_kernel putname
 	vfs_path_lookup vfs_getattr vfs_fstat vfs_read kernel_read
@@ -53,9 +56,6 @@ trace_run() {
 	echo 60000 >$T/buffer_size_kb
 	: >$T/set_ftrace_filter
 	for f in $FUNCS; do echo "$f" >>$T/set_ftrace_filter 2>/dev/null; done
-	# tasks are named from a cache of recent comms; one missing from it
-	# prints as "<...>", which ftrace_agg.awk counts on neither side
-	echo 8192 >$T/saved_cmdlines_size 2>/dev/null
 	echo 1 >$T/options/funcgraph-proc
 	echo 1 >$T/options/funcgraph-tail
 	echo 0 >$T/tracing_on
