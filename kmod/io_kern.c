@@ -367,7 +367,8 @@ static void sakura_names_drop(struct sakura_core *core,
 
 /*
  * Close the open-file cache's entries and drop the name memo's idle for
- * SAKURA_FCACHE_IDLE_MS (all: every one).
+ * SAKURA_FCACHE_IDLE_MS, and let go of the debts repaid meanwhile (all:
+ * every one of each).
  */
 void sakura_fcache_sweep(struct sakura_core *core, bool all)
 {
@@ -388,6 +389,7 @@ void sakura_fcache_sweep(struct sakura_core *core, bool all)
 		    (all || now - e->used_ms >= SAKURA_FCACHE_IDLE_MS))
 			sakura_names_drop(core, e);
 	}
+	sakura_debts_settle(core, all);
 	core->fcache_swept_ms = now;
 }
 
@@ -673,6 +675,106 @@ static void sakura_set_unsent_max(struct ks_conn *c, u32 bytes)
 	WRITE_ONCE(tcp_sk(sakura_conn_of(c)->sock->sk)->notsent_lowat, bytes);
 }
 
+/*
+ * Loans (KS_UNSENT_LOAN): a connection's last response may queue its body
+ * beyond the allowance, so the worker sends it in one or two calls and
+ * closes, as nginx does with an autotuned send buffer, instead of earning the
+ * allowance one wake-up at a time (KS_UNSENT_MIN bounds every socket because
+ * a slow reader's queue stays in kernel memory, tests/slow). What a loan lets
+ * the socket queue is still in it after user space closed the fd, so the
+ * loan follows the socket, not the connection: at the connection's end it
+ * becomes a debt (a reference to the orphaned socket), repaid when the
+ * socket's queue is back within KS_UNSENT_MIN or TCP is done with it. A
+ * core lends at most SAKURA_LOAN_POOL in SAKURA_LOANS_MAX loans, and only
+ * while TCP's memory is under tcp_mem's low mark: clients that read nothing
+ * hold at most that, and past it a response earns its allowance as before.
+ */
+static bool sakura_debt_paid(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_wmem_queued) <= KS_UNSENT_MIN ||
+	       READ_ONCE(sk->sk_state) == TCP_CLOSE;
+}
+
+static void sakura_repay(struct sakura_core *core, u32 bytes)
+{
+	core->lent -= bytes;
+	core->nloans--;
+}
+
+/* Repay what is paid (@all: everything, the server is going away). */
+void sakura_debts_settle(struct sakura_core *core, bool all)
+{
+	u32 i = 0;
+
+	while (i < core->ndebts) {
+		struct sakura_debt *d = &core->debts[i];
+
+		if (!all && !sakura_debt_paid(d->sk)) {
+			i++;
+			continue;
+		}
+		sakura_repay(core, d->bytes);
+		sock_put(d->sk);
+		sakura_live_dec(socks);
+		*d = core->debts[--core->ndebts];
+	}
+}
+
+/* TCP's memory under tcp_mem's low mark, and not under pressure. */
+static bool sakura_tcp_mem_low(const struct sock *sk)
+{
+	const struct proto *prot = sk->sk_prot;
+
+	if (prot->memory_pressure && READ_ONCE(*prot->memory_pressure))
+		return false;
+	return !prot->memory_allocated || !prot->sysctl_mem ||
+	       atomic_long_read(prot->memory_allocated) <
+		       READ_ONCE(prot->sysctl_mem[0]);
+}
+
+static u32 sakura_lend(struct ks_conn *c, u32 want)
+{
+	struct sakura_conn *sc = sakura_conn_of(c);
+	struct sakura_core *core = sc->core;
+
+	want = min_t(u32, want, KS_UNSENT_LOAN);
+	if (sc->loan || !want)
+		return 0;
+	if (core->nloans == SAKURA_LOANS_MAX ||
+	    core->lent + want > SAKURA_LOAN_POOL)
+		sakura_debts_settle(core, false);
+	if (core->nloans == SAKURA_LOANS_MAX ||
+	    core->lent + want > SAKURA_LOAN_POOL ||
+	    !sakura_tcp_mem_low(sc->sock->sk)) {
+		core->loans_refused++;
+		return 0;
+	}
+	core->lent += want;
+	core->nloans++;
+	core->loans++;
+	sc->loan = want;
+	return want;
+}
+
+/* The connection ends (before its fd is closed): its loan becomes a debt. */
+void sakura_loan_end(struct sakura_conn *sc)
+{
+	struct sakura_core *core = sc->core;
+	struct sock *sk = sc->sock->sk;
+
+	if (sakura_debt_paid(sk)) {
+		sakura_repay(core, sc->loan);
+	} else {
+		/* nloans bounds ndebts: there is room */
+		sock_hold(sk);
+		sakura_live_inc(socks);
+		core->debts[core->ndebts++] = (struct sakura_debt){
+			.sk = sk, .bytes = sc->loan,
+		};
+	}
+	sc->loan = 0;
+}
+
 /* What SIOCOUTQNSD answers: queued bytes TCP has not sent yet (lockless). */
 static long sakura_unsent(struct ks_conn *c)
 {
@@ -813,6 +915,7 @@ const struct ks_io_ops sakura_io_ops = {
 	.finish = sakura_shutdown,
 	.cork = sakura_cork,
 	.set_unsent_max = sakura_set_unsent_max,
+	.lend = sakura_lend,
 	.unsent = sakura_unsent,
 	.now = sakura_now,
 	.buf_get = sakura_buf_get,

@@ -28,6 +28,7 @@ void sakura_live_sum(struct sakura_live *sum)
 		sum->conns += READ_ONCE(l->conns);
 		sum->buffers += READ_ONCE(l->buffers);
 		sum->file_refs += READ_ONCE(l->file_refs);
+		sum->socks += READ_ONCE(l->socks);
 	}
 }
 
@@ -42,7 +43,7 @@ static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
 
 	sakura_core_counters(core, &c);
 	seq_printf(m,
-		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handovers %llu adopted %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu fcache_hits %llu fcache_misses %llu recvs %llu recvs_skipped %llu sends %llu sends_again %llu sends_full %llu names_hits %llu names_misses %llu\n",
+		   "  core %u worker %s conns %llu accepted %llu requests %llu bytes %llu parks %llu handovers %llu adopted %llu timeouts %llu rejected %llu sleeps %llu log_dropped %llu zerocopy_bytes %llu copied_bytes %llu fcache_hits %llu fcache_misses %llu recvs %llu recvs_skipped %llu sends %llu sends_again %llu sends_full %llu names_hits %llu names_misses %llu loans %llu loans_refused %llu lent %u debts %u\n",
 		   core->idx, READ_ONCE(core->task) ? "running" : "none",
 		   c.conns, c.accepted, c.requests, c.bytes, c.parks,
 		   c.handovers, c.adopted, c.timeouts, c.rejected, c.sleeps,
@@ -50,7 +51,9 @@ static void sakura_proc_core(struct seq_file *m, struct sakura_core *core)
 		   c.fcache_hits, c.fcache_misses, READ_ONCE(core->recvs),
 		   READ_ONCE(core->recvs_skipped), READ_ONCE(core->sends),
 		   READ_ONCE(core->sends_again), READ_ONCE(core->sends_full),
-		   READ_ONCE(core->names_hits), READ_ONCE(core->names_misses));
+		   READ_ONCE(core->names_hits), READ_ONCE(core->names_misses),
+		   READ_ONCE(core->loans), READ_ONCE(core->loans_refused),
+		   READ_ONCE(core->lent), READ_ONCE(core->ndebts));
 }
 
 static int sakura_proc_show(struct seq_file *m, void *v)
@@ -60,8 +63,9 @@ static int sakura_proc_show(struct seq_file *m, void *v)
 	u32 i;
 
 	sakura_live_sum(&live);
-	seq_printf(m, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld\n",
-		   live.servers, live.conns, live.buffers, live.file_refs);
+	seq_printf(m, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld live_socks %ld\n",
+		   live.servers, live.conns, live.buffers, live.file_refs,
+		   live.socks);
 	mutex_lock(&sakura_lock);
 	list_for_each_entry(srv, &sakura_servers, node) {
 		seq_printf(m, "server pid %d mode %s state %s cores %u switches %llu\n",
@@ -109,9 +113,11 @@ static void __exit sakura_exit(void)
 	sakura_conn_cache_exit();
 	/* every server is gone by now: anything still counted leaked */
 	sakura_live_sum(&live);
-	if (live.servers || live.conns || live.buffers || live.file_refs)
-		pr_err("sakura: leak at unload: servers %ld conns %ld buffers %ld file_refs %ld\n",
-		       live.servers, live.conns, live.buffers, live.file_refs);
+	if (live.servers || live.conns || live.buffers || live.file_refs ||
+	    live.socks)
+		pr_err("sakura: leak at unload: servers %ld conns %ld buffers %ld file_refs %ld socks %ld\n",
+		       live.servers, live.conns, live.buffers, live.file_refs,
+		       live.socks);
 	pr_info("sakura: unloaded\n");
 }
 

@@ -33,6 +33,20 @@
 #define SAKURA_FCACHE_IDLE_MS	1000	/* an entry unused this long: closed */
 #define SAKURA_NAMES_SLOTS	64	/* walks remembered per core */
 #define SAKURA_NAME_MAX		120	/* longer names are always walked */
+/* unsent allowance lent to last responses (KS_UNSENT_LOAN), per core */
+#define SAKURA_LOAN_POOL	(32u << 20)	/* bytes out at once */
+#define SAKURA_LOANS_MAX	64		/* loans out at once */
+
+/*
+ * A loan outlives its connection: the socket, orphaned once user space
+ * closed the fd, still holds the body it let the worker queue. A debt is
+ * that socket (one reference) and the bytes lent, repaid when its queue is
+ * back within KS_UNSENT_MIN or TCP closed it (io_kern.c).
+ */
+struct sakura_debt {
+	struct sock *sk;
+	u32 bytes;
+};
 
 /* One slot of a core's open-file cache (io_kern.c). */
 struct sakura_fcache_ent {
@@ -80,6 +94,7 @@ struct sakura_conn {
 	u64 user_data;
 	s32 fd;
 	s32 res;			/* for the completion */
+	u32 loan;			/* of the core's pool (sakura_lend) */
 };
 
 struct sakura_server;
@@ -118,6 +133,10 @@ struct sakura_core {
 	u32 fcache_n;			/* entries open */
 	u64 fcache_swept_ms;
 	u64 fcache_hits, fcache_misses;
+	/* loans (io_kern.c): out on connections and debts together */
+	u32 lent, nloans, ndebts;
+	struct sakura_debt debts[SAKURA_LOANS_MAX];
+	u64 loans, loans_refused;	/* granted; asked with the pool empty */
 	struct sakura_name_ent names[SAKURA_NAMES_SLOTS];
 	u32 names_n;			/* entries holding a path */
 	u64 names_hits, names_misses;	/* walks saved, walks remembered */
@@ -172,6 +191,7 @@ struct sakura_live {
 	long conns;			/* struct sakura_conn */
 	long buffers;			/* request and bounce buffers */
 	long file_refs;			/* struct file references held */
+	long socks;			/* struct sock references (debts) */
 };
 
 DECLARE_PER_CPU(struct sakura_live, sakura_live);
@@ -201,6 +221,8 @@ void sakura_core_counters(struct sakura_core *core, struct sakura_counters *out)
 /* io_kern.c */
 void sakura_core_free_bufs(struct sakura_core *core);
 void sakura_fcache_sweep(struct sakura_core *core, bool all);
+void sakura_loan_end(struct sakura_conn *sc);
+void sakura_debts_settle(struct sakura_core *core, bool all);
 
 static inline struct sakura_conn *sakura_conn_of(struct ks_conn *c)
 {

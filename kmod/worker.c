@@ -145,6 +145,8 @@ static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
 	else
 		ks_conn_release(&sc->c);
 	sakura_conn_unhook(core, sc);
+	if (sc->loan)
+		sakura_loan_end(sc);
 	list_del(&sc->node);
 	core->nconns--;
 	/* the last reference when user space closed its fd early: __fput() */
@@ -505,7 +507,7 @@ static bool sakura_round(struct sakura_core *core)
 	bool busy;
 
 	ks_worker_tick(&core->w);
-	if ((core->fcache_n || core->names_n) &&
+	if ((core->fcache_n || core->names_n || core->ndebts) &&
 	    core->w.now_ms - core->fcache_swept_ms >= SAKURA_FCACHE_IDLE_MS)
 		sakura_fcache_sweep(core, false);
 	busy = sakura_sq_take(core, SAKURA_SQ_BATCH);
@@ -531,7 +533,8 @@ static void sakura_sleep(struct sakura_core *core)
 	if (next != ~0ull)
 		timeout = next > core->w.now_ms ?
 			  msecs_to_jiffies(next - core->w.now_ms) + 1 : 0;
-	if (core->fcache_n || core->names_n)	/* come back to drop idle ones */
+	/* come back to drop idle ones, and to let go of repaid debts */
+	if (core->fcache_n || core->names_n || core->ndebts)
 		timeout = min_t(long, timeout,
 				msecs_to_jiffies(SAKURA_FCACHE_IDLE_MS) + 1);
 	if (blocked)	/* waiting for user space to drain completions */

@@ -733,6 +733,27 @@ static bool ks_unsent_grow(struct ks_conn *c)
 }
 
 /*
+ * The last response on a connection, with a body its allowance cannot hold:
+ * ask the backend for a loan (KS_UNSENT_LOAN), once. Raised with it, the
+ * socket takes the body in one or two sends, and the close follows at once.
+ */
+static void ks_unsent_borrow(struct ks_conn *c)
+{
+	u64 rest = c->fend - c->foff;
+	u32 got;
+
+	if (c->keepalive || c->borrowed || !c->w->ops->lend ||
+	    rest <= c->unsent_max)
+		return;
+	c->borrowed = true;
+	got = c->w->ops->lend(c, (u32)KS_MIN(rest, (u64)KS_UNSENT_LOAN));
+	if (!got)
+		return;
+	c->unsent_max += KS_MIN(got, KS_UNSENT_LOAN);
+	c->w->ops->set_unsent_max(c, c->unsent_max);
+}
+
+/*
  * A body larger than the client's window leaves as the client's ACKs open
  * it, a little at a time. Corked meanwhile, the socket sends only full
  * segments (as nginx's tcp_nopush does): with TCP_NODELAY each bit of
@@ -776,6 +797,7 @@ static int ks_step_send(struct ks_conn *c, u32 *budget)
 	}
 	if (c->fend - c->foff > KS_CORK_MIN)
 		ks_cork(c);
+	ks_unsent_borrow(c);
 	while (c->foff < c->fend) {
 		if (!*budget)
 			return KS_WANT_YIELD;

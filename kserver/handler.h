@@ -52,6 +52,15 @@ static inline u32 ks_unsent_earned(u32 cur, u64 taken)
 		cur *= 2;
 	return KS_MIN(cur, KS_UNSENT_MAX);
 }
+/*
+ * The last response of a connection (Connection: close) cannot earn in time:
+ * from 128 KiB a 1 MiB body took four or five wake-ups where nginx, whose
+ * send buffer autotunes, sends it in two calls and closes. A backend that
+ * can keep count of a socket after its fd is closed (ops->lend: the kernel
+ * worker) lends such a body up to KS_UNSENT_LOAN more from a bounded pool,
+ * and takes it back once the orphaned socket has sent it.
+ */
+#define KS_UNSENT_LOAN (1u << 20)
 #define KS_LINGER_BYTES (1u << 20)	/* drained at most before closing */
 #define KS_BENCH_BODY_MAX 4096		/* --bench-fixed, at most */
 #define KS_COPY_MAX 8192		/* bodies up to this leave with the head */
@@ -138,6 +147,12 @@ struct ks_io_ops {
 	void (*cork)(struct ks_conn *c, bool on);
 	/* the socket may queue this many unsent bytes (KS_UNSENT_MIN..MAX) */
 	void (*set_unsent_max)(struct ks_conn *c, u32 bytes);
+	/*
+	 * optional: the connection's last response has @want bytes of body
+	 * to go; the allowance it may add, 0..@want, lent until the socket
+	 * (whose fd is closed after this response) has sent them
+	 */
+	u32 (*lend)(struct ks_conn *c, u32 want);
 	/* bytes the socket holds that TCP has not sent yet, or -errno */
 	long (*unsent)(struct ks_conn *c);
 	/* monotonic milliseconds and wall-clock seconds */
@@ -253,6 +268,7 @@ struct ks_conn {
 					 * its response follows at once */
 	bool sock_full;			/* send_file's: wait for a write wake-up */
 	bool corked;			/* ops->cork(c, true) until the body ends */
+	bool borrowed;			/* asked ops->lend (once a connection) */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */

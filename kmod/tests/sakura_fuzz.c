@@ -700,7 +700,7 @@ static int module_idle(char *line, size_t cap)
 {
 	for (int i = 0; i < 100; i++) {
 		FILE *f = fopen("/proc/sakura", "r");
-		long a = -1, b = -1, c = -1, d = -1;
+		long a = -1, b = -1, c = -1, d = -1, e = -1;
 
 		if (!f)
 			return 0;
@@ -708,8 +708,9 @@ static int module_idle(char *line, size_t cap)
 			line[0] = 0;
 		fclose(f);
 		line[strcspn(line, "\n")] = 0;
-		if (sscanf(line, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld",
-			   &a, &b, &c, &d) == 4 && !a && !b && !c && !d)
+		if (sscanf(line, "module live_servers %ld live_conns %ld live_buffers %ld live_file_refs %ld live_socks %ld",
+			   &a, &b, &c, &d, &e) == 5 && !a && !b && !c && !d &&
+		    !e)
 			return 1;
 		usleep(100000);
 	}

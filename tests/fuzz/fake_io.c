@@ -652,14 +652,22 @@ static void fz_cork(struct ks_conn *c, bool on)
 }
 
 /*
- * Only ever raised, exactly as far as what the client took (the last
- * unsent() answer) has earned.
+ * Only ever raised: by a loan, by exactly that much, and otherwise exactly
+ * as far as what the client took (the last unsent() answer) has earned.
  */
 static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
 {
 	struct fz_state *st = fz_conn(c);
 	u32 prev = st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
 
+	if (st->loan) {
+		FZ_CHECK(bytes == prev + st->loan,
+			 "unsent allowance %u after %u and a loan of %u",
+			 bytes, prev, st->loan);
+		st->loan = 0;
+		st->unsent_max = st->loan_base = bytes;
+		return;
+	}
 	FZ_CHECK(bytes > prev && bytes <= KS_UNSENT_MAX,
 		 "unsent allowance %u after %u", bytes, prev);
 	FZ_CHECK(bytes == ks_unsent_earned(prev, st->taken),
@@ -667,6 +675,31 @@ static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
 		 bytes, (unsigned long long)st->taken,
 		 (unsigned long long)st->conn_file_bytes);
 	st->unsent_max = bytes;
+}
+
+/*
+ * Asked once a connection, for its last response's file body, when that is
+ * more than the allowance holds, for at most KS_UNSENT_LOAN and what is left
+ * of it; gives all, part or nothing, as the control bytes say.
+ */
+static u32 fz_lend(struct ks_conn *c, u32 want)
+{
+	struct fz_state *st = fz_conn(c);
+	const struct fz_resp *r = &st->resp;
+	u32 cur = st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
+	u8 b = fz_byte(&st->world->ctl);
+
+	FZ_CHECK(!st->lent, "a second loan for one connection");
+	FZ_CHECK(r->state == FZ_R_BODY && r->file_body && r->close,
+		 "a loan outside the file body of a close response "
+		 "(state %d%s)", r->state, r->close ? "" : ", keep-alive");
+	FZ_CHECK(want > 0 && want <= KS_UNSENT_LOAN &&
+			 want <= r->cl - r->body && r->cl - r->body > cur,
+		 "a loan of %u for %llu body bytes left, allowance %u", want,
+		 (unsigned long long)(r->cl - r->body), cur);
+	st->lent = true;
+	st->loan = b < 64 ? 0 : b < 128 ? want / 2 + 1 : want;
+	return st->loan;
 }
 
 /* Some of the file bytes sent still queued (any share), or no answer. */
@@ -777,6 +810,7 @@ const struct ks_io_ops fz_io_ops = {
 	.finish = fz_finish,
 	.cork = fz_cork,
 	.set_unsent_max = fz_set_unsent_max,
+	.lend = fz_lend,
 	.unsent = fz_unsent,
 	.now = fz_now,
 	.buf_get = fz_buf_get,

@@ -88,6 +88,9 @@ struct fz_state {
 	u64 conn_file_bytes;	/* send_file bytes, every response */
 	bool corked;		/* cork(c, true) and not yet off */
 	u32 unsent_max;		/* last set_unsent_max(), 0: none yet */
+	bool lent;		/* lend() was asked (once a connection) */
+	u32 loan;		/* what it gave, until set_unsent_max() */
+	u32 loan_base;		/* the allowance it raised to, 0: none */
 	u64 taken;		/* file bytes the client took, last unsent() */
 	u64 taken_max;		/* the most unsent() ever said it took */
 	bool full_unasked;	/* a short send_file, no unsent() since */

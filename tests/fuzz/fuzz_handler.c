@@ -74,9 +74,13 @@ static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 	FZ_CHECK(st->buf_gets == st->buf_puts, "%ld buf_get, %ld buf_put",
 		 st->buf_gets, st->buf_puts);
 	FZ_CHECK(!s->c.tlink.next && !s->c.tlink.prev, "timer still armed");
-	/* and it was given every allowance it earned */
+	FZ_CHECK(!st->loan, "a loan of %u never raised the allowance",
+		 st->loan);
+	/* and it was given every allowance it earned (on top of a loan) */
 	FZ_CHECK((st->unsent_max ? st->unsent_max : KS_UNSENT_MIN) ==
-		 ks_unsent_earned(KS_UNSENT_MIN, st->taken_max),
+		 (st->loan_base >= KS_UNSENT_MAX ? st->loan_base :
+		  ks_unsent_earned(st->loan_base ? st->loan_base :
+				   KS_UNSENT_MIN, st->taken_max)),
 		 "unsent allowance %u after the client took %llu",
 		 st->unsent_max, (unsigned long long)st->taken_max);
 	fz_resp_end(st);
@@ -129,7 +133,7 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 		/* a short send asks what the client took before it waits */
 		if (want == KS_WANT_WRITE && st->last_io == FZ_IO_SEND_FULL)
 			FZ_CHECK(!st->full_unasked ||
-				 st->unsent_max == KS_UNSENT_MAX,
+				 st->unsent_max >= KS_UNSENT_MAX,
 				 "waits on a full socket without asking what"
 				 " the client took");
 		FZ_CHECK(c->state != KS_CS_CLOSED, "waits when closed");

@@ -47,6 +47,8 @@ HANDLER = [
     ("ims-304", 0x00, CALM, get(b"/index.html", b"If-Modified-Since: " + DATE + b"\r\n")),
     ("if-match-412", 0x00, CALM, get(b"/index.html", b'If-Match: "x"\r\n')),
     ("big-whole", 0x00, b"", get(b"/big.bin")),
+    ("big-close", 0x00, CALM, get(b"/big.bin", b"Connection: close\r\n")),
+    ("big-http10-chaos", 0x00, b"", get(b"/big.bin", ver=b"1.0")),
     ("redirect", 0x00, CALM, get(b"/dir?a=b")),
     ("dirs", 0x00, CALM, get(b"/dir/") + get(b"/noindex/") + get(b"/idxdir/") +
      get(b"/fifodir/") + get(b"/empty/")),

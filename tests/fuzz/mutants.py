@@ -106,6 +106,18 @@ MUTANTS = [
      "\tks_request_done(c);\n\tif (c->w->ops->finish)\n"
      "\t\tc->w->ops->finish(c);\n\tif (!unread) {\n\t\tif (0)",
      "finish"),
+    ("loan-keepalive", "fuzz_handler", "handler.c",
+     "if (c->keepalive || c->borrowed ||", "if (c->borrowed ||",
+     "keep-alive"),
+    ("loan-twice", "fuzz_handler", "handler.c",
+     "if (c->keepalive || c->borrowed ||", "if (c->keepalive ||",
+     "a second loan"),
+    ("loan-unused", "fuzz_handler", "handler.c",
+     "\tc->unsent_max += KS_MIN(got, KS_UNSENT_LOAN);\n"
+     "\tc->w->ops->set_unsent_max(c, c->unsent_max);",
+     "", "loan"),
+    ("loan-fits", "fuzz_handler", "handler.c",
+     "\t    rest <= c->unsent_max)", "\t    !rest)", "a loan of"),
     ("runs-bound", "fuzz_handler", "tests/fuzz/fuzz_handler.c",
      "#define FZ_RUNS_MAX 200000", "#define FZ_RUNS_MAX 3", "more than 3 runs"),
     ("log-outside", "fuzz_handler", "handler.c",

@@ -54,7 +54,7 @@ sakura_live() {
 sakura_idle() {
 	local _
 	for _ in $(seq 100); do
-		sakura_live | grep -qx 'module live_servers 0 live_conns 0 live_buffers 0 live_file_refs 0' &&
+		sakura_live | grep -qx 'module live_servers 0 live_conns 0 live_buffers 0 live_file_refs 0 live_socks 0' &&
 			return 0
 		sleep 0.1
 	done

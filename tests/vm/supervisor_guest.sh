@@ -10,8 +10,11 @@
 #      files truncated, replaced, deleted or symlinked out mid-send and a
 #      directory swapped with a symlink to /, in both modes; a client that
 #      reads nothing reset at the send timeout (no orphan); the unsent bytes
-#      a socket may queue start small and grow as the client takes them
-#      (tests/vm/unsent_allowance.py); a remembered walk is never stale
+#      a socket may queue start small and grow as the client takes them,
+#      a last response borrows from a bounded pool, the orphaned socket
+#      repays it (tests/vm/unsent_allowance.py), and a server stopped while
+#      sockets owe loans leaves the module holding none; a remembered walk
+#      is never stale
 #      (tests/vm/name_memo.py); 64 MiB zero-copy
 #      (fast and slow readers); a cold-cache file through the copy path;
 #      fanotify may deny, is asked once per read (tmpfs; ext4 with a cold
@@ -39,6 +42,12 @@ run_counted() {
 	local rc=$?
 	grep -E '^(FAIL|[0-9]+ passed)' "$work/sub.out" | tail -n 20
 	counted "$name" "$work/sub.out" "$rc"
+}
+
+# sum_field NAME - the sum of a per-core counter in /proc/sakura
+sum_field() {
+	awk -v f="$1" '{ for (i = 1; i < NF; i++) if ($i == f) s += $(i + 1) }
+		END { print s + 0 }' /proc/sakura
 }
 
 # each_mode LABEL ROOT SERVER_ARGS CHECK [ARGS...] - in user mode, then in
@@ -98,8 +107,35 @@ each_mode "unread bytes reset" "$work/unread" "--send-timeout 1" unread_reset.py
 rm -rf "$work/unread"
 
 # --- 2b''. unsent bytes are earned: a reader that takes nothing holds little -----
-each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py "$work/unsent"
+each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py "$work/unsent" %m
 rm -rf "$work/unsent"
+
+# a server stopped while orphaned sockets owe its workers loans lets go of
+# them: the module holds no socket after (live_socks 0)
+mkdir -p "$work/owe"
+head -c $((1 << 20)) /dev/urandom >"$work/owe/1m.bin"
+if start_server owe "$work/owe" --mode supervisor; then
+	"$PYTHON" "$top/tests/vm/loan_hold.py" "$addr" 1m.bin 10 60 \
+		>"$work/hold.out" 2>&1 &
+	hold=$!
+	owed=0
+	for _ in $(seq 50); do
+		owed=$(sum_field debts)
+		[ "$owed" -ge 10 ] && break
+		sleep 0.2
+	done
+	stop_server
+	stopped=$?
+	sakura_idle
+	idle=$?
+	kill "$hold" 2>/dev/null
+	wait "$hold" 2>/dev/null
+	[ "$owed" -ge 10 ] && [ "$stopped" = 0 ] && [ "$idle" = 0 ]
+	result "a server stopped while 10 orphaned sockets owe it loans (debts $owed) exits and the module lets go of them ($(sakura_live))" $?
+else
+	result "server start for: loans owed at stop" 1
+fi
+rm -rf "$work/owe"
 
 # --- 2b'''. a remembered walk is never stale, both modes (on tmpfs, where the
 # supervisor worker's name memo is used) ---
@@ -123,11 +159,6 @@ done
 result "name memo: both docroots unmount once their servers stopped" $?
 
 # --- 2c. big bodies from the page cache, zero-copy; the cold-cache fallback -----
-# sum_field NAME - the sum of a per-core counter in /proc/sakura
-sum_field() {
-	awk -v f="$1" '{ for (i = 1; i < NF; i++) if ($i == f) s += $(i + 1) }
-		END { print s + 0 }' /proc/sakura
-}
 mkdir -p "$work/big"
 head -c $((64 << 20)) /dev/urandom >"$work/big/big.bin"
 cat "$work/big/big.bin" >/dev/null	# into the page cache
