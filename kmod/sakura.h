@@ -136,7 +136,7 @@ struct sakura_core {
 	/* loans (io_kern.c): out on connections and debts together */
 	u32 lent, nloans, ndebts;
 	struct sakura_debt debts[SAKURA_LOANS_MAX];
-	u64 loans, loans_refused;	/* granted; asked with the pool empty */
+	u64 loans, loans_refused;	/* granted; refused: pool, tcp_mem */
 	struct sakura_name_ent names[SAKURA_NAMES_SLOTS];
 	u32 names_n;			/* entries holding a path */
 	u64 names_hits, names_misses;	/* walks saved, walks remembered */

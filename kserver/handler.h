@@ -268,7 +268,7 @@ struct ks_conn {
 					 * its response follows at once */
 	bool sock_full;			/* send_file's: wait for a write wake-up */
 	bool corked;			/* ops->cork(c, true) until the body ends */
-	bool borrowed;			/* asked ops->lend (once a connection) */
+	bool borrowed;			/* asked ops->lend, once */
 	u16 status;
 	char *buf;			/* KS_CONN_BUF_SIZE, or NULL when idle */
 	u32 rlen;			/* bytes in the request buffer */

@@ -107,7 +107,8 @@ each_mode "unread bytes reset" "$work/unread" "--send-timeout 1" unread_reset.py
 rm -rf "$work/unread"
 
 # --- 2b''. unsent bytes are earned: a reader that takes nothing holds little -----
-each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py "$work/unsent" %m
+each_mode "unsent allowance" "$work/unsent" "" unsent_allowance.py \
+	"$work/unsent" %m
 rm -rf "$work/unsent"
 
 # a server stopped while orphaned sockets owe its workers loans lets go of
@@ -131,7 +132,8 @@ if start_server owe "$work/owe" --mode supervisor; then
 	kill "$hold" 2>/dev/null
 	wait "$hold" 2>/dev/null
 	[ "$owed" -ge 10 ] && [ "$stopped" = 0 ] && [ "$idle" = 0 ]
-	result "a server stopped while 10 orphaned sockets owe it loans (debts $owed) exits and the module lets go of them ($(sakura_live))" $?
+	result "a server stopped while 10 orphaned sockets owe it loans (debts\
+ $owed) exits and the module lets go of them ($(sakura_live))" $?
 else
 	result "server start for: loans owed at stop" 1
 fi

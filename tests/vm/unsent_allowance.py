@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""unsent_allowance.py ADDR ROOT MODE - the unsent bytes a connection's socket may
-queue are earned (kserver/handler.h, KS_UNSENT_MIN..KS_UNSENT_MAX).
+"""unsent_allowance.py ADDR ROOT MODE - the unsent bytes a connection's
+socket may queue are earned (kserver/handler.h, KS_UNSENT_MIN..KS_UNSENT_MAX).
 
 The client keeps a small receive buffer (64 KiB), so what the server's
 socket holds beyond it is the unsent queue its allowance admits. Read from
@@ -42,13 +42,13 @@ from httpc import Tally, ask, connect, parse_addr, read_body, read_head
 addr, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 port = parse_addr(addr)[1]
 SIZE = 8 << 20
-LOAN = 1 << 20                  # KS_UNSENT_LOAN
+NAME = "unsent-%d.bin" % os.getpid()
+KS_MIN = 128 << 10              # KS_UNSENT_MIN
+LOAN = 1 << 20                  # KS_UNSENT_LOAN, and the loans' file
+NAME1 = "loan-%d.bin" % os.getpid()
 POOL = 32 << 20                 # SAKURA_LOAN_POOL, per core
 SEG = 64 << 10                  # one segment's overshoot
 CONNS = 100
-NAME1 = "loan-%d.bin" % os.getpid()
-KS_MIN = 128 << 10              # KS_UNSENT_MIN
-NAME = "unsent-%d.bin" % os.getpid()
 t = Tally()
 
 
