@@ -732,6 +732,13 @@ static bool sakura_tcp_mem_low(const struct sock *sk)
 		       READ_ONCE(prot->sysctl_mem[0]);
 }
 
+/* No room in the core's pool for a loan of @want more bytes. */
+static bool sakura_pool_short(const struct sakura_core *core, u32 want)
+{
+	return core->nloans == SAKURA_LOANS_MAX ||
+	       core->lent + want > SAKURA_LOAN_POOL;
+}
+
 static u32 sakura_lend(struct ks_conn *c, u32 want)
 {
 	struct sakura_conn *sc = sakura_conn_of(c);
@@ -740,11 +747,9 @@ static u32 sakura_lend(struct ks_conn *c, u32 want)
 	want = min_t(u32, want, KS_UNSENT_LOAN);
 	if (sc->loan || !want)
 		return 0;
-	if (core->nloans == SAKURA_LOANS_MAX ||
-	    core->lent + want > SAKURA_LOAN_POOL)
+	if (sakura_pool_short(core, want))
 		sakura_debts_settle(core, false);
-	if (core->nloans == SAKURA_LOANS_MAX ||
-	    core->lent + want > SAKURA_LOAN_POOL ||
+	if (sakura_pool_short(core, want) ||
 	    !sakura_tcp_mem_low(sc->sock->sk)) {
 		core->loans_refused++;
 		return 0;

@@ -658,7 +658,7 @@ static void fz_cork(struct ks_conn *c, bool on)
 static void fz_set_unsent_max(struct ks_conn *c, u32 bytes)
 {
 	struct fz_state *st = fz_conn(c);
-	u32 prev = st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
+	u32 prev = fz_allowance(st);
 
 	if (st->loan) {
 		FZ_CHECK(bytes == prev + st->loan,
@@ -686,7 +686,7 @@ static u32 fz_lend(struct ks_conn *c, u32 want)
 {
 	struct fz_state *st = fz_conn(c);
 	const struct fz_resp *r = &st->resp;
-	u32 cur = st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
+	u32 cur = fz_allowance(st);
 	u8 b = fz_byte(&st->world->ctl);
 
 	FZ_CHECK(!st->lent, "a second loan for one connection");

@@ -102,6 +102,12 @@ struct fz_state {
 
 extern const struct ks_io_ops fz_io_ops;
 
+/* The socket's unsent allowance as last set (KS_UNSENT_MIN until then). */
+static inline u32 fz_allowance(const struct fz_state *st)
+{
+	return st->unsent_max ? st->unsent_max : KS_UNSENT_MIN;
+}
+
 /* The connection ended: is what the client received whole? */
 void fz_resp_end(struct fz_state *st);
 

@@ -65,7 +65,7 @@ struct fz_run {
 static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 {
 	struct fz_state *st = s->c.priv;
-	u32 i;
+	u32 i, base;
 
 	FZ_CHECK(!s->ended, "ended twice");
 	FZ_CHECK(s->c.state == KS_CS_CLOSED, "ended in state %u", s->c.state);
@@ -76,11 +76,11 @@ static void fz_check_ended(struct fz_run *r, struct fz_slot *s)
 	FZ_CHECK(!s->c.tlink.next && !s->c.tlink.prev, "timer still armed");
 	FZ_CHECK(!st->loan, "a loan of %u never raised the allowance",
 		 st->loan);
-	/* and it was given every allowance it earned (on top of a loan) */
-	FZ_CHECK((st->unsent_max ? st->unsent_max : KS_UNSENT_MIN) ==
-		 (st->loan_base >= KS_UNSENT_MAX ? st->loan_base :
-		  ks_unsent_earned(st->loan_base ? st->loan_base :
-				   KS_UNSENT_MIN, st->taken_max)),
+	/* and it was given every allowance it earned (on top of a loan;
+	 * one that took it past KS_UNSENT_MAX stops the earning) */
+	base = st->loan_base ? st->loan_base : KS_UNSENT_MIN;
+	FZ_CHECK(fz_allowance(st) == (base >= KS_UNSENT_MAX ? base :
+				      ks_unsent_earned(base, st->taken_max)),
 		 "unsent allowance %u after the client took %llu",
 		 st->unsent_max, (unsigned long long)st->taken_max);
 	fz_resp_end(st);
