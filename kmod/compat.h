@@ -6,12 +6,14 @@
  * Need: vm_flags_set (6.3+), zero-copy send of page-cache pages
  * (tcp_sendpage_locked up to 6.4, sendmsg(MSG_SPLICE_PAGES) from 6.5), the
  * prototype of vfs_path_lookup (exported on both, declared in
- * <linux/namei.h> only by newer kernels).
+ * <linux/namei.h> only by newer kernels), taking an fd out of the caller's
+ * table with its reference (close_fd_get_file, file_close_fd from 6.8).
  */
 #ifndef SAKURA_COMPAT_H
 #define SAKURA_COMPAT_H
 
 #include <linux/bvec.h>
+#include <linux/fdtable.h>
 #include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/net.h>
@@ -26,6 +28,20 @@
 int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
 		    const char *name, unsigned int flags, struct path *path);
 #endif
+
+/*
+ * Take @fd out of the caller's fd table and return the file it named, with
+ * the reference the table held (NULL if none): close() without the final
+ * fput, which is the caller's.
+ */
+static inline struct file *sakura_fd_take(unsigned int fd)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+	return close_fd_get_file(fd);
+#else
+	return file_close_fd(fd);
+#endif
+}
 
 /*
  * May the caller search directory @inode of @mnt, as a path walk in RCU mode

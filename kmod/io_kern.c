@@ -681,7 +681,7 @@ static void sakura_set_unsent_max(struct ks_conn *c, u32 bytes)
  * closes, as nginx does with an autotuned send buffer, instead of earning the
  * allowance one wake-up at a time (KS_UNSENT_MIN bounds every socket because
  * a slow reader's queue stays in kernel memory, tests/slow). What a loan lets
- * the socket queue is still in it after user space closed the fd, so the
+ * the socket queue is still in it after the worker closed it, so the
  * loan follows the socket, not the connection: at the connection's end it
  * becomes a debt (a reference to the orphaned socket), repaid when the
  * socket's queue is back within KS_UNSENT_MIN or TCP is done with it. A
@@ -761,7 +761,7 @@ static u32 sakura_lend(struct ks_conn *c, u32 want)
 	return want;
 }
 
-/* The connection ends (before its fd is closed): its loan becomes a debt. */
+/* The connection ends (its socket not yet closed): the loan becomes a debt. */
 void sakura_loan_end(struct sakura_conn *sc)
 {
 	struct sakura_core *core = sc->core;

@@ -38,8 +38,8 @@
 #define SAKURA_LOANS_MAX	64		/* loans out at once */
 
 /*
- * A loan outlives its connection: the socket, orphaned once user space
- * closed the fd, still holds the body it let the worker queue. A debt is
+ * A loan outlives its connection: the socket, orphaned once the worker
+ * closed it, still holds the body it let the worker queue. A debt is
  * that socket (one reference) and the bytes lent, repaid when its queue is
  * back within KS_UNSENT_MIN or TCP closed it (io_kern.c).
  */
@@ -90,10 +90,8 @@ struct sakura_conn {
 	u32 rd_events;
 	u32 rd_drained_at;
 	bool rd_drained;
-	u32 cqe_op;			/* for the completion: SAKURA_CQE_* */
 	u64 user_data;
-	s32 fd;
-	s32 res;			/* for the completion */
+	s32 fd;				/* handed back: its new number */
 	u32 loan;			/* of the core's pool (sakura_lend) */
 };
 
@@ -119,7 +117,7 @@ struct sakura_core {
 
 	/* owned by whichever worker is running, or by teardown */
 	struct list_head conns;
-	struct list_head done;		/* closed, completion not yet posted */
+	struct list_head done;		/* handed back, completion not posted */
 	u32 nconns, ndone;
 	struct ks_worker w;
 	void *free_bufs;

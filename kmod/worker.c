@@ -13,7 +13,8 @@
  * spins briefly, then sets SAKURA_SQ_NEED_WAKEUP and sleeps until a socket,
  * a KICK or the next deadline wakes it.
  *
- * Files the handler opens are released with fput(), whose final __fput()
+ * Files the handler opens, and the sockets of connections it closes, are
+ * released with fput(), whose final __fput()
  * runs as task work when the thread returns to user space. A worker that
  * never returned would pile them up, so it leaves every SAKURA_TW_FILES files
  * (and before sleeping) with restart_syscall(): the task work runs and the
@@ -31,6 +32,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "compat.h"
 #include "sakura.h"
 
 #define SAKURA_SQ_BATCH		64	/* Sakura Calls taken per round */
@@ -132,32 +134,60 @@ static void sakura_conn_unhook(struct sakura_core *core,
 	clear_bit(SAKURA_CONN_QUEUED, &sc->flags);
 }
 
-/*
- * Done with a connection: drop our socket reference and tell user space,
- * which closes the fd (SAKURA_CQE_CLOSED) or serves it (SAKURA_CQE_HANDBACK).
- * Its completion slot was reserved when the Sakura Call was taken.
- */
-static void sakura_conn_end(struct sakura_core *core, struct sakura_conn *sc,
-			    u32 op, s32 res)
+/* Take the connection off the core: no callback, no loan, not counted. */
+static void sakura_conn_detach(struct sakura_core *core,
+			       struct sakura_conn *sc)
 {
-	if (op == SAKURA_CQE_HANDBACK)
-		ks_conn_handover(&sc->c);
-	else
-		ks_conn_release(&sc->c);
 	sakura_conn_unhook(core, sc);
 	if (sc->loan)
 		sakura_loan_end(sc);
 	list_del(&sc->node);
 	core->nconns--;
-	/* the last reference when user space closed its fd early: __fput() */
+}
+
+/*
+ * Done with a connection: close it. The server's fd was taken out of its
+ * table when the call was adopted, so our reference is normally the last and
+ * fput() queues the socket's release as task work, which the worker runs
+ * between batches (sakura_worker_loop). No completion: user space has
+ * nothing left to do for it.
+ */
+static void sakura_conn_close(struct sakura_core *core, struct sakura_conn *sc)
+{
+	ks_conn_release(&sc->c);
+	sakura_conn_detach(core, sc);
 	if (file_count(sc->file) == 1)
 		core->files_put++;
 	fput(sc->file);
+	kmem_cache_free(sakura_conn_cache, sc);
+	sakura_live_dec(conns);
+}
+
+/*
+ * User mode: give a connection that is between requests back to the server,
+ * under a new fd in its table (the worker runs in the server's process), and
+ * say so with SAKURA_CQE_HANDBACK; its completion slot was reserved when the
+ * Sakura Call was taken. Without a free fd (RLIMIT_NOFILE) it is closed, as
+ * an idle connection may be. Worker context only.
+ */
+static void sakura_conn_handback(struct sakura_core *core,
+				 struct sakura_conn *sc)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC);
+
+	if (fd < 0) {
+		pr_notice_ratelimited("sakura: no free fd to hand a connection back (%d): closed\n",
+				      fd);
+		sakura_conn_close(core, sc);
+		return;
+	}
+	ks_conn_handover(&sc->c);
+	sakura_conn_detach(core, sc);
+	fd_install(fd, sc->file);	/* our reference is the table's now */
 	sc->file = NULL;
 	sc->sock = NULL;
-	sc->cqe_op = op;
-	sc->res = res;
-	if (sakura_cq_post(core, op, sc->fd, sc->user_data, res)) {
+	sc->fd = fd;
+	if (sakura_cq_post(core, SAKURA_CQE_HANDBACK, fd, sc->user_data, 0)) {
 		kmem_cache_free(sakura_conn_cache, sc);
 		sakura_live_dec(conns);
 		return;
@@ -172,8 +202,8 @@ static void sakura_done_flush(struct sakura_core *core)
 	struct sakura_conn *sc, *tmp;
 
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
-		if (!sakura_cq_post(core, sc->cqe_op, sc->fd, sc->user_data,
-				    sc->res))
+		if (!sakura_cq_post(core, SAKURA_CQE_HANDBACK, sc->fd,
+				    sc->user_data, 0))
 			break;
 		list_del(&sc->node);
 		core->ndone--;
@@ -187,10 +217,10 @@ static void sakura_conn_after(struct sakura_core *core,
 {
 	switch (want) {
 	case KS_WANT_CLOSE:
-		sakura_conn_end(core, sc, SAKURA_CQE_CLOSED, 0);
+		sakura_conn_close(core, sc);
 		break;
 	case KS_WANT_HANDOVER:	/* user mode: idle, give it back */
-		sakura_conn_end(core, sc, SAKURA_CQE_HANDBACK, 0);
+		sakura_conn_handback(core, sc);
 		break;
 	case KS_WANT_YIELD:
 		sakura_conn_queue(sc);
@@ -243,7 +273,9 @@ static int sakura_sock_check(struct socket *sock)
 
 /*
  * Take over the server's socket fd, new (SAKURA_OP_HTTP_CONN) or kept alive
- * between requests (SAKURA_OP_HTTP_IDLE); 0 or the -errno for the completion.
+ * between requests (SAKURA_OP_HTTP_IDLE): checked, then taken out of the
+ * server's fd table, so that closing it later needs nothing of user space;
+ * 0, or the -errno of a refusal, which leaves the fd where it was.
  */
 static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 			     u64 user_data)
@@ -251,7 +283,7 @@ static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 	struct sakura_conn *sc;
 	union ks_handle h;
 	struct socket *sock;
-	struct file *file;
+	struct file *file, *taken;
 	int err;
 
 	if (fd < 0)
@@ -268,11 +300,21 @@ static int sakura_conn_adopt(struct sakura_core *core, u32 op, s32 fd,
 		err = -ENOMEM;
 		goto err_fput;
 	}
+	/*
+	 * Nothing can fail from here: the fd leaves the table. It names the
+	 * file we checked unless user space broke the contract and closed or
+	 * replaced it since; whatever it put there instead is closed too.
+	 */
+	taken = sakura_fd_take(fd);
+	if (taken == file)
+		fput(taken);		/* the table's; ours is not the last */
+	else if (taken)
+		filp_close(taken, current->files);
 	sakura_live_inc(conns);
 	sc->core = core;
 	sc->file = file;
 	sc->sock = sock;
-	sc->fd = fd;
+	sc->fd = -1;
 	sc->user_data = user_data;
 	INIT_LIST_HEAD(&sc->ready);
 	h.ptr = sc;
@@ -324,7 +366,7 @@ static void sakura_handback_idle(struct sakura_core *core)
 	core->handback_idle = false;
 	list_for_each_entry_safe(sc, tmp, &core->conns, node)
 		if (ks_conn_is_idle(&sc->c))
-			sakura_conn_end(core, sc, SAKURA_CQE_HANDBACK, 0);
+			sakura_conn_handback(core, sc);
 }
 
 /* Take up to max Sakura Calls; returns how many. */
@@ -390,8 +432,8 @@ static unsigned int sakura_run_ready(struct sakura_core *core)
 }
 
 /*
- * A client that timed out with our bytes still unread gets a reset when user
- * space closes the fd (SO_LINGER 0, as the user-mode server and nginx's
+ * A client that timed out with our bytes still unread gets a reset when the
+ * socket is closed (SO_LINGER 0, as the user-mode server and nginx's
  * reset_timedout_connection do): a plain close would leave an orphan socket
  * holding those bytes for minutes, and a slow-read attack piles them up.
  */
@@ -416,13 +458,13 @@ static void sakura_expire(struct sakura_core *core)
 	}
 }
 
-/* Close everything the core owns; completions say so to user space. */
-static void sakura_core_release_all(struct sakura_core *core, s32 res)
+/* Close everything the core owns; post what handbacks still wait. */
+static void sakura_core_release_all(struct sakura_core *core)
 {
 	struct sakura_conn *sc, *tmp;
 
 	list_for_each_entry_safe(sc, tmp, &core->conns, node)
-		sakura_conn_end(core, sc, SAKURA_CQE_CLOSED, res);
+		sakura_conn_close(core, sc);
 	sakura_done_flush(core);
 }
 
@@ -562,11 +604,11 @@ static long sakura_worker_loop(struct sakura_core *core)
 	WRITE_ONCE(core->hdr->sq.flags, 0);
 	for (;;) {
 		if (fatal_signal_pending(current)) {
-			sakura_core_release_all(core, 0);
+			sakura_core_release_all(core);
 			return -EINTR;
 		}
 		if (READ_ONCE(srv->stopped)) {
-			sakura_core_release_all(core, 0);
+			sakura_core_release_all(core);
 			return 0;
 		}
 		if (signal_pending(current))
@@ -631,7 +673,7 @@ void sakura_core_teardown(struct sakura_core *core)
 {
 	struct sakura_conn *sc, *tmp;
 
-	sakura_core_release_all(core, 0);
+	sakura_core_release_all(core);
 	/* completions that never found room: nobody will read them now */
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
 		list_del(&sc->node);

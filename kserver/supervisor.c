@@ -4,8 +4,8 @@
  * map the shared rings, start one worker thread per core that enters the
  * kernel for good (SAKURA_IOC_RUN_WORKER, at start or at the first switch to
  * supervisor mode), hand connections over with Sakura Calls, and reap what
- * the kernel gives back: completions (close the fd, or serve a connection
- * handed back in user mode, or a core's mode switch applied) and access-log
+ * the kernel gives back: completions (a connection handed back in user mode,
+ * a refused call's fd to close, a core's mode switch applied) and access-log
  * records (formatted exactly as user mode does).
  */
 #define _GNU_SOURCE
@@ -305,7 +305,7 @@ static void ks_sup_log(struct ks_thread *t, const struct sakura_log_rec *r)
 	ks_log_write(t->log, &rec);
 }
 
-/* Drain this core's completion ring (close the fds) and its log ring. */
+/* Drain this core's completion ring and its log ring. */
 void ks_sup_reap(struct ks_thread *t)
 {
 	struct ks_sup *s = t->srv->sup;
@@ -319,7 +319,7 @@ void ks_sup_reap(struct ks_thread *t)
 		const struct sakura_cqe *e = &cq[head & (KS_CQ_ENTRIES - 1)];
 
 		switch (e->op) {
-		case SAKURA_CQE_CLOSED:
+		case SAKURA_CQE_CLOSED:	/* refused: the fd is still ours */
 			if (e->fd >= 0)
 				close(e->fd);
 			break;
@@ -390,8 +390,8 @@ void ks_sup_publish(struct ks_thread *t)
 #undef KS_PUT
 }
 
-/* Workers leave the kernel on UNREGISTER; their last completions are
- * reaped here so every handed-over fd is closed exactly once. */
+/* Workers leave the kernel on UNREGISTER, closing what they own; their last
+ * completions are reaped here, so connections handed back are closed. */
 void ks_sup_stop(struct ks_server *srv)
 {
 	struct ks_sup *s = srv->sup;

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -479,6 +481,107 @@ static void call(struct sakura_core_hdr *hdr, struct sakura_sqe *sq, int devfd,
 		ioctl(devfd, SAKURA_IOC_KICK, &a);
 }
 
+/* Is fd open in this process? */
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+/* Wait (at most 2 s) for the worker to take fd out of our table. */
+static bool fd_taken(int fd)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!fd_open(fd))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A connected pair over listener lfd: the client, and *srv accepted. */
+static int tcp_pair(int lfd, int *srv)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct timeval tv = { .tv_sec = 5 };
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	getsockname(lfd, (struct sockaddr *)&sin, &len);
+	if (c < 0 || connect(c, (struct sockaddr *)&sin, sizeof(sin)))
+		return -1;
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*srv = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return *srv < 0 ? -1 : c;
+}
+
+/* Same local and peer address on both? (a handed-back fd is the socket) */
+static bool same_conn(int client, int srv)
+{
+	struct sockaddr_in a, b;
+	socklen_t la = sizeof(a), lb = sizeof(b);
+
+	return !getsockname(client, (struct sockaddr *)&a, &la) &&
+	       !getpeername(srv, (struct sockaddr *)&b, &lb) &&
+	       a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+}
+
+/*
+ * ABI 4: a connection given to the kernel leaves our fd table; it is served
+ * and closed with no completion; in user mode it comes back under a new fd.
+ */
+static void given_cases(int devfd, struct sakura_core_hdr *hdr,
+			struct sakura_sqe *sq, struct sakura_cqe *cq, int lfd)
+{
+	static const char req[] = "GET /no-such-file-here HTTP/1.1\r\n"
+				  "Host: t\r\nConnection: close\r\n\r\n";
+	struct sakura_cqe got[4];
+	char buf[4096];
+	size_t have = 0;
+	ssize_t r = -1;
+	int c, s, n;
+
+	c = tcp_pair(lfd, &s);
+	if (c < 0) {
+		result("a connection to give", false, strerror(errno));
+		return;
+	}
+	call(hdr, sq, devfd, SAKURA_OP_HTTP_CONN, s, 20);
+	result("a given fd leaves the table", fd_taken(s), "still open after 2 s");
+	if (write(c, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1)
+		result("request written", false, strerror(errno));
+	while (have < sizeof(buf) - 1 &&
+	       (r = read(c, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)r;
+	buf[have] = 0;
+	result("... is served and closed by the kernel",
+	       !strncmp(buf, "HTTP/1.1 404 ", 13) && r == 0, buf);
+	close(c);
+	usleep(100000);
+	result("... with no completion",
+	       __atomic_load_n(&hdr->cq.tail, __ATOMIC_ACQUIRE) == hdr->cq.head,
+	       "a completion was posted");
+
+	c = tcp_pair(lfd, &s);
+	if (c < 0) {
+		result("a connection to hand back", false, strerror(errno));
+		return;
+	}
+	call(hdr, sq, devfd, SAKURA_OP_HTTP_CONN, s, 21);
+	fd_taken(s);
+	call(hdr, sq, devfd, SAKURA_OP_MODE, SAKURA_MODE_USER, 44);
+	n = completions(hdr, cq, 64, got, 2);
+	result("user mode hands it back under a new fd", n == 2 &&
+	       got[0].op == SAKURA_CQE_MODE && got[1].op == SAKURA_CQE_HANDBACK &&
+	       got[1].user_data == 21 && !got[1].res && got[1].fd >= 0 &&
+	       same_conn(c, got[1].fd) &&
+	       (fcntl(got[1].fd, F_GETFD) & FD_CLOEXEC), "completions");
+	if (n == 2 && got[1].op == SAKURA_CQE_HANDBACK && got[1].fd >= 0)
+		close(got[1].fd);
+	close(c);
+	call(hdr, sq, devfd, SAKURA_OP_MODE, SAKURA_MODE_SUPERVISOR, 45);
+	completions(hdr, cq, 64, got, 1);
+}
+
 static void registered_cases(void)
 {
 	struct sakura_register r = good_reg();
@@ -602,6 +705,11 @@ static void registered_cases(void)
 			snprintf(why, sizeof(why), "%d completions", n);
 		result("refused Sakura Calls complete with -errno", ok, why);
 	}
+	result("... and leave their fds open", fd_open(reg) && fd_open(udp) &&
+	       fd_open(unx) && fd_open(lfd) && fd_open(fd), "one was closed");
+	close(reg);
+	close(udp);
+	close(unx);
 
 	/* SAKURA_OP_MODE: a bad mode is refused, a good one answered */
 	call(hdr, sq, fd, SAKURA_OP_MODE, 7, 41);
@@ -613,6 +721,7 @@ static void registered_cases(void)
 	       got[0].user_data == 41 && got[1].op == SAKURA_CQE_MODE &&
 	       !got[1].res && got[1].user_data == 42 && !got[2].res &&
 	       got[2].fd == SAKURA_MODE_SUPERVISOR, "completions");
+	given_cases(fd, hdr, sq, cq, lfd);
 
 	/* garbage indices: the worker must survive and stay bounded */
 	__atomic_store_n(&hdr->cq.head, hdr->cq.tail + 12345, __ATOMIC_RELEASE);

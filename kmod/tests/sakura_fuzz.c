@@ -53,7 +53,7 @@
 #include "../kmod/uapi/sakura.h"
 
 #define MAX_CORES	3
-#define MAX_OWNED	192	/* accepted sockets in flight per round */
+#define UD_ACCEPTED	1	/* user_data of calls giving accepted sockets */
 #define MAX_CLIENTS	48	/* client sockets a round keeps open */
 
 struct stats {
@@ -109,7 +109,6 @@ struct round {
 	char *ro_page;			/* PROT_READ: copy_to_user faults */
 	char *edge;			/* last bytes of a page before a hole */
 	/* the submitter's: accepted sockets handed over, by user_data */
-	int owned[MAX_OWNED];
 	__u32 sq_tail[MAX_CORES], cq_head[MAX_CORES];
 };
 
@@ -315,7 +314,11 @@ static void submit(struct round *r, __u64 *s, __u32 core, __u32 op, int fd,
 	atomic_fetch_add(&st->sqes, 1);
 }
 
-/* Take completions; close the sockets the kernel is done with. */
+/*
+ * Take completions: a refused call of ours left its fd with us, a handback
+ * gave us a new one; close both. A connection the kernel took out of our
+ * table (ABI 4) completes with nothing.
+ */
 static void reap(struct round *r, __u32 core)
 {
 	struct sakura_core_hdr *h = hdr_of(r, core);
@@ -326,11 +329,10 @@ static void reap(struct round *r, __u32 core)
 	while (r->cq_head[core] != t && n++ < r->reg.cq_entries) {
 		struct sakura_cqe e = cq[r->cq_head[core]++ & (r->reg.cq_entries - 1)];
 
-		if ((e.op == SAKURA_CQE_CLOSED || e.op == SAKURA_CQE_HANDBACK) &&
-		    e.user_data < MAX_OWNED && r->owned[e.user_data] >= 0) {
-			close(r->owned[e.user_data]);
-			r->owned[e.user_data] = -1;
-		}
+		if (e.fd > 2 && (e.op == SAKURA_CQE_HANDBACK ||
+				 (e.op == SAKURA_CQE_CLOSED &&
+				  e.user_data == UD_ACCEPTED && e.res != -EBADF)))
+			close(e.fd);
 	}
 	__atomic_store_n(&h->cq.head, r->cq_head[core], __ATOMIC_RELEASE);
 	h->log.head = __atomic_load_n(&h->log.tail, __ATOMIC_ACQUIRE);
@@ -344,24 +346,16 @@ static void *submitter(void *p)
 	while (!atomic_load(&r->stop)) {
 		__u32 core = rnd(&s) % r->ncores;
 		int fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		int slot, tmp;
+		int tmp;
 
 		if (!chance(&s, 16))
 			reap(r, core);
 		if (fd >= 0) {
-			for (slot = 0; slot < MAX_OWNED && r->owned[slot] >= 0; slot++)
-				;
-			if (slot == MAX_OWNED) {
-				close(fd);
-				continue;
-			}
-			r->owned[slot] = fd;
 			atomic_fetch_add(&st->conns, 1);
 			submit(r, &s, core, chance(&s, 8) ? SAKURA_OP_HTTP_IDLE :
-			       SAKURA_OP_HTTP_CONN, fd, slot);
+			       SAKURA_OP_HTTP_CONN, fd, UD_ACCEPTED);
 			if (chance(&s, 16)) {	/* the contract broken: closed */
-				close(fd);	/* while the kernel owns it */
-				r->owned[slot] = -1;
+				close(fd);	/* after the call gave it away */
 			} else if (chance(&s, 16)) {	/* or replaced */
 				int other = open("/dev/null", O_RDONLY);
 
@@ -379,7 +373,7 @@ static void *submitter(void *p)
 
 			if (op == SAKURA_OP_MODE)
 				tmp = -1;
-			submit(r, &s, core, op, ofd, MAX_OWNED + rnd(&s) % 1000);
+			submit(r, &s, core, op, ofd, UD_ACCEPTED + 1 + rnd(&s) % 1000);
 			if (tmp >= 0)
 				close(tmp);
 		}
@@ -582,8 +576,6 @@ static void run_round(__u64 seed, __u32 ms)
 
 	memset(r, 0, sizeof(*r));
 	r->seed = seed;
-	for (int i = 0; i < MAX_OWNED; i++)
-		r->owned[i] = -1;
 	r->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	r->dev = open(SAKURA_DEVICE, O_RDWR | O_CLOEXEC);
 	r->dev2 = open(SAKURA_DEVICE, O_RDWR | O_CLOEXEC);

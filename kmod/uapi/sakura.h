@@ -21,11 +21,17 @@
  *   if (__atomic_load_n(&sq.flags, __ATOMIC_RELAXED) & SAKURA_SQ_NEED_WAKEUP)
  *           ioctl(dev, SAKURA_IOC_KICK, &(struct sakura_core_arg){ .core = i });
  *
- * The worker owns the connection until it posts { SAKURA_CQE_CLOSED, fd, ud }
- * to the core's completion ring (user space then close()s fd) or, when the
- * server left supervisor mode, { SAKURA_CQE_HANDBACK, fd, ud } at a request
- * boundary (user space serves fd again). The kernel never closes a user fd,
- * and the fd must stay open until that completion.
+ * The call gives the connection away: the worker checks fd, then takes it out
+ * of the server's fd table (as close() would, in the server's own process),
+ * serves the connection and closes it itself, with no completion. User space
+ * must not touch fd after the call: the number is reused once it is taken.
+ * Only two things come back on the core's completion ring: a refused call,
+ * { SAKURA_CQE_CLOSED, fd, ud, -errno }, whose fd was left where it was (user
+ * space close()s it), and, when the server left supervisor mode, a
+ * connection between requests, { SAKURA_CQE_HANDBACK, newfd, ud }, under a
+ * new number the worker installed in the server's table (user space serves
+ * it again). ABI 3 left the fd in the table and completed every connection
+ * with a SAKURA_CQE_CLOSED for user space to close it.
  *
  * Mode switches (DMSM): SAKURA_IOC_SWITCH_MODE, from any process allowed to,
  * records the request in the server's control page and wakes it (poll()
@@ -38,7 +44,9 @@
  * the kernel reads from the shared area is read once and validated.
  *
  * A core owns at most cq_entries - 1 connections: a Sakura Call is taken only
- * when its completion is sure to fit, so completions are never dropped.
+ * when a completion for it (a refusal, a handback) is sure to fit, so
+ * completions are never dropped; the bound also stands in for RLIMIT_NOFILE,
+ * which connections the kernel owns no longer count against.
  * poll() on the device file reports EPOLLIN while any completion or log ring
  * has entries; waiters are woken for new completions, and for log records
  * when a log ring is a quarter full or its worker goes idle.
@@ -49,7 +57,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define SAKURA_ABI_VERSION	3
+#define SAKURA_ABI_VERSION	4
 #define SAKURA_DEVICE		"/dev/sakura"
 
 #define SAKURA_MAX_CORES	256
@@ -192,14 +200,15 @@ struct sakura_core_hdr {
 
 struct sakura_sqe {
 	__u32 op;
-	__s32 fd;		/* in the server's own fd table */
+	__s32 fd;		/* in the server's own fd table: taken */
 	__u64 user_data;	/* returned in the completion */
 };
 
 /* struct sakura_cqe.op */
-#define SAKURA_CQE_CLOSED	1	/* done with fd: close() it */
-#define SAKURA_CQE_HANDBACK	2	/* fd is between requests, nothing of
-					 * the next one read: serve it */
+#define SAKURA_CQE_CLOSED	1	/* call refused (res): close() fd */
+#define SAKURA_CQE_HANDBACK	2	/* fd, new in the server's table, is
+					 * between requests, nothing of the
+					 * next one read: serve it */
 #define SAKURA_CQE_MODE		3	/* a SAKURA_OP_MODE applied (res 0) or
 					 * refused (-errno); fd: the mode */
 
