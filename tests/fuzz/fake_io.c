@@ -580,13 +580,19 @@ static long fz_send(struct ks_conn *c, const void *buf, size_t len, bool more)
 	fz_resp_bytes(st, buf, n);
 	/*
 	 * @more: file bytes follow, or the next (pipelined, buffered whole)
-	 * response does; MSG_MORE on the last bytes of all would hold them.
+	 * response does, or the FIN (the last response: its tail waits for
+	 * it); MSG_MORE on the last bytes otherwise would hold them.
 	 */
 	if (n == len && !more)
 		FZ_CHECK(st->resp.state != FZ_R_BODY,
 			 "the response goes on after a send without more");
-	if (n == len && more && st->resp.state != FZ_R_BODY)
-		FZ_CHECK(c->more_follows, "more on a response's last bytes");
+	if (n == len && more && st->resp.state != FZ_R_BODY) {
+		FZ_CHECK(c->more_follows || !c->keepalive,
+			 "more on a response's last bytes");
+		st->held = !c->more_follows;
+	}
+	if (n == len && !more && st->resp.state != FZ_R_BODY)
+		FZ_CHECK(c->keepalive, "the last response's tail not held");
 	return (long)n;
 }
 
@@ -631,8 +637,12 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	n = KS_MIN(n, fz_avail(e) - off);
 	st->full_unasked = n < len;
 	r->body += n;
-	if (r->body == r->cl)
+	if (r->body == r->cl) {
 		fz_resp_done(st);
+		/* the module sends it with MSG_MORE, user mode leaves the
+		 * socket corked: the FIN pushes it */
+		st->held = !c->keepalive;
+	}
 	st->run_file_bytes += n;
 	st->conn_file_bytes += n;
 	return (long)n;

@@ -87,6 +87,7 @@ struct fz_state {
 	bool excuse;		/* the fake cut a response short */
 	u64 conn_file_bytes;	/* send_file bytes, every response */
 	bool corked;		/* cork(c, true) and not yet off */
+	bool held;		/* a response's tail kept back for the FIN */
 	u32 unsent_max;		/* last set_unsent_max(), 0: none yet */
 	bool lent;		/* lend() was asked (once a connection) */
 	u32 loan;		/* what it gave, until set_unsent_max() */

@@ -28,7 +28,9 @@
  *   - at most one file and one buffer held, none while waiting to read, all
  *     given back when the connection ends;
  *   - the socket corked only during a file body, never while waiting to
- *     read, sending a head or handing over;
+ *     read (before a shutdown), sending a head or handing over;
+ *   - a last response's tail held for the FIN (MSG_MORE, or left corked),
+ *     and the FIN (finish, shutdown or the close) right after;
  *   - finish() only after a whole Connection: close response, and the
  *     connection ends right after;
  *   - KS_WANT_READ / WRITE only after recv / send said -EAGAIN (the loop is
@@ -112,14 +114,17 @@ static void fz_check_want(struct fz_run *r, struct fz_slot *s,
 		 st->open_now, st->buf_now);
 	FZ_CHECK(!st->finished || want == KS_WANT_CLOSE,
 		 "finished, then want %d", want);
+	FZ_CHECK(!st->held || st->shut || want == KS_WANT_CLOSE,
+		 "a held tail and no FIN to push it (want %d)", want);
 	switch (want) {
 	case KS_WANT_READ:
 		FZ_CHECK(st->last_io == FZ_IO_RECV_AGAIN,
 			 "waits to read without recv saying -EAGAIN (%d)",
 			 st->last_io);
 		FZ_CHECK(!st->open_now, "a file open while waiting to read");
-		/* a tail held back would reach the client only at close */
-		FZ_CHECK(!st->corked, "corked while waiting to read");
+		/* a tail held back would reach the client only at close;
+		 * after a shutdown the FIN pushed it */
+		FZ_CHECK(!st->corked || st->shut, "corked while waiting to read");
 		if (ks_conn_is_idle(c))
 			FZ_CHECK(!st->buf_now && !c->buf,
 				 "an idle connection holds a buffer");

@@ -111,6 +111,8 @@ def make_root():
         f.write("<h1>ok</h1>\n")
     with open(os.path.join(d, "big.bin"), "wb") as f:
         f.write(bytes(range(256)) * (32 * 1024))      # 8 MiB
+    with open(os.path.join(d, "mid.bin"), "wb") as f:
+        f.write(bytes(range(256)) * 64)               # 16 KiB: sendfile
     return d
 
 
@@ -398,8 +400,7 @@ def test_syscalls_zero_copy_msg_more_beneath():
     segments while the client's window opens bit by bit)."""
     with Traced("openat2,setsockopt,sendto,sendfile,read,write") as t:
         with t.connect() as s:
-            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n"
-                      b"Connection: close\r\n\r\n")
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
             status, body = read_response(s)
         assert status == 200 and len(body) == 8 << 20
     trace = "\n".join(t.lines)
@@ -424,6 +425,41 @@ def test_syscalls_zero_copy_msg_more_beneath():
                   and "= " in line and line.rsplit("=", 1)[1].strip().isdigit()
                   and int(line.rsplit("=", 1)[1]) > 65536]
     assert not big_copies, "body copied through user space: %s" % big_copies[:2]
+
+
+def test_last_response_tail_waits_for_fin():
+    """The last response on a connection keeps its tail back for the FIN
+    (data and FIN in one segment, as nginx's corked close sends them): a
+    small body leaves with its head in one send with MSG_MORE, a sendfile
+    body is corked and never uncorked (close() pushes it). The client still
+    gets every byte and the end of stream at once."""
+    for path, size in (("/index.html", 12), ("/mid.bin", 16 << 10),
+                       ("/big.bin", 8 << 20)):
+        with Traced("setsockopt,sendto,sendfile") as t:
+            with t.connect() as s:
+                t0 = time.time()
+                s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\n"
+                          b"Host: t\r\nConnection: close\r\n\r\n")
+                status, body = read_response(s)
+                assert s.recv(1) == b"", "%s: no end of stream" % path
+                waited = time.time() - t0
+            assert status == 200 and len(body) == size, (path, status)
+            assert waited < 1.0, "%s: held %.2f s" % (path, waited)
+        calls = [line for line in t.loop_lines()
+                 if "sendto(" in line or "sendfile(" in line or
+                 "TCP_CORK" in line]
+        sends = [line for line in calls if "sendto(" in line]
+        assert sends and all("MSG_MORE" in line for line in sends), \
+            "%s: head not held: %s" % (path, sends)
+        corks = [line for line in calls if "TCP_CORK" in line]
+        if size == 12:
+            assert not corks and not [x for x in calls if "sendfile(" in x], \
+                "%s: %s" % (path, calls)
+        else:
+            first = [i for i, x in enumerate(calls) if "sendfile(" in x][0]
+            assert len(corks) == 1 and "[1]" in corks[0] and \
+                calls.index(corks[0]) < first, \
+                "%s: want one cork before the body, none off: %s" % (path, corks)
 
 
 def test_pipelined_response_not_held_for_a_partial_request():
