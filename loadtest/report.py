@@ -139,6 +139,11 @@ def parse_run(row, where):
                        (where, run["conn"]))
     if not run["server"]:
         raise BadInput("%s: server is empty" % where)
+    # wrk sometimes prints "99%  0.00us" for pipelined runs (its max says
+    # otherwise): a 99th percentile under the median was not measured
+    if run["p99_ms"] is not None and run["p50_ms"] is not None and \
+            run["p99_ms"] < run["p50_ms"]:
+        run["p99_ms"] = None
     return run
 
 

@@ -187,6 +187,19 @@ def test_p99_and_cpu_medians_and_ratio():
        "raw data row: median, min-max, p99, cpu")
 
 
+def test_p99_under_the_median_not_measured():
+    """wrk printed "99%  0.00us" for some pipelined rounds: a 99th
+    percentile under the median is left out, not taken as a number."""
+    rows = cell(nginx=[(100, 8.0), (100, 12.0), (100, 10.0)],
+                user=[(100, 5.0), (100, 6.0), (100, 4.0)])
+    for r in rows[3:5]:
+        r["p99_ms"] = 0.0
+    md, s, _ = made(rows)
+    u = s[(KIB, "keepalive", 64, 1, "user")]
+    eq(u["p99_median_ms"], "4.000", "user p99 median of the one measured")
+    eq(u["p99_ratio_nginx"], "0.4000", "user p99 / nginx p99")
+
+
 def test_failed_runs_excluded_and_counted():
     md, s, _ = made(cell(nginx=[100, "", 300, 200], user=["", "", ""]))
     n = s[(KIB, "keepalive", 64, 1, "nginx")]
