@@ -145,6 +145,13 @@ static void sakura_conn_detach(struct sakura_core *core,
 	core->nconns--;
 }
 
+/* The connection's memory, once nothing refers to it any more. */
+static void sakura_conn_free(struct sakura_conn *sc)
+{
+	kmem_cache_free(sakura_conn_cache, sc);
+	sakura_live_dec(conns);
+}
+
 /*
  * Done with a connection: close it. The server's fd was taken out of its
  * table when the call was adopted, so our reference is normally the last and
@@ -159,8 +166,7 @@ static void sakura_conn_close(struct sakura_core *core, struct sakura_conn *sc)
 	if (file_count(sc->file) == 1)
 		core->files_put++;
 	fput(sc->file);
-	kmem_cache_free(sakura_conn_cache, sc);
-	sakura_live_dec(conns);
+	sakura_conn_free(sc);
 }
 
 /*
@@ -188,8 +194,7 @@ static void sakura_conn_handback(struct sakura_core *core,
 	sc->sock = NULL;
 	sc->fd = fd;
 	if (sakura_cq_post(core, SAKURA_CQE_HANDBACK, fd, sc->user_data, 0)) {
-		kmem_cache_free(sakura_conn_cache, sc);
-		sakura_live_dec(conns);
+		sakura_conn_free(sc);
 		return;
 	}
 	/* user space moved its head backwards: keep it until there is room */
@@ -207,8 +212,7 @@ static void sakura_done_flush(struct sakura_core *core)
 			break;
 		list_del(&sc->node);
 		core->ndone--;
-		kmem_cache_free(sakura_conn_cache, sc);
-		sakura_live_dec(conns);
+		sakura_conn_free(sc);
 	}
 }
 
@@ -677,8 +681,7 @@ void sakura_core_teardown(struct sakura_core *core)
 	/* completions that never found room: nobody will read them now */
 	list_for_each_entry_safe(sc, tmp, &core->done, node) {
 		list_del(&sc->node);
-		kmem_cache_free(sakura_conn_cache, sc);
-		sakura_live_dec(conns);
+		sakura_conn_free(sc);
 	}
 	core->ndone = 0;
 	sakura_core_free_bufs(core);
