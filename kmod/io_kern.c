@@ -295,7 +295,7 @@ static long sakura_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	if (size < 0 || off >= (u64)size)
 		return 0;		/* the file shrank: the handler aborts */
 	len = min_t(u64, len, (u64)size - off);
-	if (off + len < c->fend || c->more_follows || ks_conn_holds_tail(c))
+	if (off + len < c->fend || c->more_follows)
 		flags |= MSG_MORE;
 	if (sakura_pagecache_direct(file))
 		bytes = sakura_cached_pages(file->f_mapping, off, len, bv,

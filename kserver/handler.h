@@ -319,8 +319,9 @@ bool ks_conn_is_idle(const struct ks_conn *c);
  * leave in one segment, as nginx's corked socket sends them when it closes.
  * Pushed first, the FIN took a segment of its own and the client one more
  * wake-up and ACK: 10 segments per 1 KiB "Connection: close" request on
- * loopback in user mode, 9 for nginx. Backends send the last bytes with
- * MSG_MORE, and the handler leaves a corked body corked.
+ * loopback in user mode, 9 for nginx. The head (with a small body) is sent
+ * with MSG_MORE; a file body is corked, whatever its size (sendfile() has no
+ * MSG_MORE), and left corked.
  */
 static inline bool ks_conn_holds_tail(const struct ks_conn *c)
 {

@@ -639,8 +639,8 @@ static long fz_send_file(struct ks_conn *c, struct ks_file *f, u64 off,
 	r->body += n;
 	if (r->body == r->cl) {
 		fz_resp_done(st);
-		/* the module sends it with MSG_MORE, user mode leaves the
-		 * socket corked: the FIN pushes it */
+		/* a last response's body is corked and left so: the FIN
+		 * pushes it */
 		st->held = !c->keepalive;
 	}
 	st->run_file_bytes += n;
