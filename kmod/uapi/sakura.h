@@ -25,13 +25,14 @@
  * of the server's fd table (as close() would, in the server's own process),
  * serves the connection and closes it itself, with no completion. User space
  * must not touch fd after the call: the number is reused once it is taken.
- * Only two things come back on the core's completion ring: a refused call,
- * { SAKURA_CQE_CLOSED, fd, ud, -errno }, whose fd was left where it was (user
- * space close()s it), and, when the server left supervisor mode, a
- * connection between requests, { SAKURA_CQE_HANDBACK, newfd, ud }, under a
- * new number the worker installed in the server's table (user space serves
- * it again). ABI 3 left the fd in the table and completed every connection
- * with a SAKURA_CQE_CLOSED for user space to close it.
+ * Of a connection only two things come back on the completion ring: a
+ * refused call, { SAKURA_CQE_CLOSED, fd, ud, -errno }, whose fd was left
+ * where it was (user space close()s it), and, when the server left
+ * supervisor mode, a connection between requests, { SAKURA_CQE_HANDBACK,
+ * newfd, ud }, under a new number the worker installed in the server's
+ * table (user space serves it again). ABI 3 left the fd in the table and
+ * completed every connection with a SAKURA_CQE_CLOSED for user space to
+ * close it.
  *
  * Mode switches (DMSM): SAKURA_IOC_SWITCH_MODE, from any process allowed to,
  * records the request in the server's control page and wakes it (poll()
