@@ -38,7 +38,7 @@ SUMMARY_COLUMNS = ("size", "conn", "conns", "pipeline", "server", "runs",
                    "failed_runs", "rps_median", "rps_min", "rps_max",
                    "spread_pct", "p99_median_ms", "cpu_us_per_req_median",
                    "rps_ratio_nginx", "p99_ratio_nginx", "socket_errors",
-                   "non2xx")
+                   "non2xx", "cpu_ratio_nginx", "wrk_cpu_share")
 
 BASELINE = "nginx"
 SERVER_ORDER = ("nginx", "user", "supervisor", "limit")
@@ -88,6 +88,7 @@ class Stats:
     rps: list = field(default_factory=list)
     p99: list = field(default_factory=list)
     cpu: list = field(default_factory=list)
+    wrk_share: list = field(default_factory=list)  # wrk's of all busy CPU
     socket_errors: int = 0
     non2xx: int = 0
     rps_median: float = None
@@ -97,6 +98,8 @@ class Stats:
     p99_median: float = None
     p99_spread_pct: float = None
     cpu_median: float = None
+    wrk_share_median: float = None
+    cpu_ratio: float = None     # server CPU per request over nginx's
     rps_ratio: float = None     # median over nginx's median, same cell
     p99_ratio: float = None
     ratio_lo: float = None      # min and max rps over nginx's median
@@ -225,6 +228,10 @@ def summarise(runs):
             st.p99.append(r["p99_ms"])
         if r["cpu_us_per_req"] is not None:
             st.cpu.append(r["cpu_us_per_req"])
+        if r["cpu_s"] is not None and r["wrk_cpu_s"] is not None and \
+                r["cpu_s"] + r["wrk_cpu_s"] > 0:
+            st.wrk_share.append(r["wrk_cpu_s"] /
+                                (r["cpu_s"] + r["wrk_cpu_s"]))
     for servers in cells.values():
         for st in servers.values():
             if st.rps:
@@ -236,12 +243,15 @@ def summarise(runs):
                 st.p99_spread_pct = spread(st.p99, st.p99_median)
             if st.cpu:
                 st.cpu_median = statistics.median(st.cpu)
+            if st.wrk_share:
+                st.wrk_share_median = statistics.median(st.wrk_share)
         base = servers.get(BASELINE)
         if base is None:
             continue
         for st in servers.values():
             st.rps_ratio = ratio(st.rps_median, base.rps_median)
             st.p99_ratio = ratio(st.p99_median, base.p99_median)
+            st.cpu_ratio = ratio(st.cpu_median, base.cpu_median)
             st.ratio_lo = ratio(st.rps_min, base.rps_median)
             st.ratio_hi = ratio(st.rps_max, base.rps_median)
             # paired: each round against nginx's run of the same round
@@ -323,7 +333,9 @@ def write_summary(path, cells):
                             num(st.rps_max, 1), num(st.spread_pct, 2),
                             num(st.p99_median, 3), num(st.cpu_median, 2),
                             num(st.rps_ratio, 4), num(st.p99_ratio, 4),
-                            st.socket_errors, st.non2xx])
+                            st.socket_errors, st.non2xx,
+                            num(st.cpu_ratio, 4),
+                            num(st.wrk_share_median, 4)])
 
 
 # --- targets ----------------------------------------------------------------
@@ -463,6 +475,29 @@ def ratio_rows(cells, others, which):
     return rows
 
 
+def cpu_rows(cells, others):
+    """The CPU table's rows: nginx's wrk share, then per server its CPU per
+    request over nginx's and its own wrk share."""
+    def share(st):
+        return DASH if st is None or st.wrk_share_median is None else \
+            "wrk %.0f%%" % (st.wrk_share_median * 100)
+
+    rows = []
+    for cell in sorted(cells, key=cell_order):
+        servers = cells[cell]
+        size, conn, conns, pipeline = cell
+        row = [size_label(size), conn_label(conn, pipeline), str(conns),
+               share(servers.get(BASELINE))]
+        for name in others:
+            st = servers.get(name)
+            if st is None or st.cpu_ratio is None:
+                row.append(DASH)
+            else:
+                row.append("%.2f (%s)" % (st.cpu_ratio, share(st)))
+        rows.append(row)
+    return rows
+
+
 def errors_cell(st):
     parts = []
     if st.socket_errors:
@@ -545,6 +580,16 @@ def markdown(cells, kernel, date, meta, chart_line, raw_name, runs):
             "same cell: below 1 is better. (\u00b1N%) is half the spread of "
             "that server's p99 over the rounds.", "",
             md_table(header, ratio_rows(cells, others, "p99")), ""]
+    out += ["## CPU per request relative to nginx", "",
+            "Each server's median CPU time per request (busy time of all "
+            "CPUs during the run, minus wrk's own) over nginx's in the same "
+            "cell: below 1 is cheaper. wrk N% is the load generator's "
+            "median share of all the busy CPU time of that server's runs: "
+            "where it is large, wrk, sharing the CPUs, caps requests/s "
+            "whatever the server saves.", "",
+            md_table(["File", "Connection", "Conns", "nginx"] +
+                     ["%s / nginx" % s for s in others],
+                     cpu_rows(cells, others)), ""]
     failed_note = "" if not failed else (
         " **%d of them failed** (no result: counted, left out of the "
         "medians)." % failed)

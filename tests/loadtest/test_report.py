@@ -28,7 +28,7 @@ COLUMNS = ("kernel,size,conn,conns,pipeline,round,server,duration_s,requests,"
 SUMMARY_HEADER = ("size,conn,conns,pipeline,server,runs,failed_runs,"
                   "rps_median,rps_min,rps_max,spread_pct,p99_median_ms,"
                   "cpu_us_per_req_median,rps_ratio_nginx,p99_ratio_nginx,"
-                  "socket_errors,non2xx")
+                  "socket_errors,non2xx,cpu_ratio_nginx,wrk_cpu_share")
 KERNEL = "6.12.117+deb12-amd64"
 KIB, MIB = 1024, 1048576
 TMP = None
@@ -185,6 +185,29 @@ def test_p99_and_cpu_medians_and_ratio():
     user_row = [r for r in raw if r[3] == "user"][0]
     eq(user_row[4:8], ["100", "100–100", "5.50", "2.5"],
        "raw data row: median, min-max, p99, cpu")
+
+
+def test_cpu_ratio_and_wrk_share():
+    rows = cell(nginx=[100, 100, 100], user=[100, 100, 100],
+                supervisor=[100, 100])
+    # nginx: 20 us/req median, wrk 1 s of 1 + 3 s busy; user: 5 us/req,
+    # wrk 3 s of 3 + 1; supervisor: no wrk time measured in one run
+    for r, cpu, srv, wrk in zip(rows,
+                                (10, 20, 30, 4, 5, 6, 8, 8),
+                                (3, 3, 3, 1, 1, 1, 2, 2),
+                                (1, 1, 1, 3, 3, 3, 2, "")):
+        r["cpu_us_per_req"], r["cpu_s"], r["wrk_cpu_s"] = cpu, srv, wrk
+    md, s, _ = made(rows)
+    key = (KIB, "keepalive", 64, 1)
+    eq(s[key + ("nginx",)]["cpu_ratio_nginx"], "1.0000", "nginx / nginx")
+    eq(s[key + ("user",)]["cpu_ratio_nginx"], "0.2500", "user 5 / 20")
+    eq(s[key + ("nginx",)]["wrk_cpu_share"], "0.2500", "nginx: wrk 1 of 4")
+    eq(s[key + ("user",)]["wrk_cpu_share"], "0.7500", "user: wrk 3 of 4")
+    eq(s[key + ("supervisor",)]["wrk_cpu_share"], "0.5000",
+       "a run without wrk's time is left out")
+    eq(table(md, "CPU per request relative to nginx"),
+       [["1 KiB", "keep-alive", "64", "wrk 25%", "0.25 (wrk 75%)",
+         "0.40 (wrk 50%)"]], "CPU table")
 
 
 def test_p99_under_the_median_not_measured():
