@@ -474,6 +474,7 @@ static void *ks_thread_main(void *arg)
 	u64 drain_deadline = 0;
 
 	ks_pin_self(t->cpu);
+	ks_name_self("loop", t->id);
 	for (;;) {
 		int i, n = epoll_wait(t->epfd, evs, KS_EVENTS, ks_wait_ms(t));
 
@@ -533,6 +534,14 @@ static void *ks_thread_main(void *arg)
 	ks_fcache_sweep(t, true);
 	ks_log_flush(t->log);
 	return NULL;
+}
+
+void ks_name_self(const char *role, unsigned int id)
+{
+	char name[16];	/* the kernel's TASK_COMM_LEN */
+
+	snprintf(name, sizeof(name), "ks-%s/%u", role, id);
+	pthread_setname_np(pthread_self(), name);
 }
 
 void ks_pin_self(int cpu)

@@ -122,6 +122,8 @@ int ks_server_run(struct ks_server *srv);
 
 /* pin the calling thread to cpu (no-op for -1) */
 void ks_pin_self(int cpu);
+/* name the calling thread "ks-ROLE/ID" for ps -L, top -H and perf */
+void ks_name_self(const char *role, unsigned int id);
 
 /* server.c, called back while reaping sakura.ko's completions */
 void ks_resume(struct ks_thread *t, int fd);

@@ -162,6 +162,7 @@ static void *ks_sup_worker(void *p)
 	struct sakura_core_arg arg = { .core = a->core };
 
 	ks_pin_self(a->cpu);
+	ks_name_self("sakura", a->core);
 	/* a stop (ptrace, SIGSTOP) may interrupt it: go straight back in */
 	while (ioctl(a->sup->devfd, SAKURA_IOC_RUN_WORKER, &arg)) {
 		if (errno != EINTR) {

@@ -328,6 +328,10 @@ def test_threads_pinned():
                             pinned += 1
         want = 3 if ncpu > 1 else 4
         assert pinned >= want, "only %d threads pinned" % pinned
+        names = sorted(open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid))
+                       .read().strip() for tid in tasks)
+        assert names == ["ks-loop/0", "ks-loop/1", "ks-loop/2", "kserver"], \
+            "thread names %r" % names
 
 
 def test_default_workers_one_per_cpu():

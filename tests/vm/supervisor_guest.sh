@@ -401,6 +401,12 @@ result "wrk smoke in supervisor mode: zero errors" $?
 grep -E 'cpu|core' /proc/sakura | head -8
 ! grep -qE 'log_dropped [1-9]' /proc/sakura
 result "no access-log record dropped by the kernel's log rings" $?
+# one event loop and one kernel worker per core, each named for ps -L and perf
+names=$(cat /proc/"$server_pid"/task/*/comm | LC_ALL=C sort | tr '\n' ' ')
+want=$(for i in $(seq 0 $(($(nproc) - 1))); do echo "ks-loop/$i"; echo "ks-sakura/$i"; done |
+	LC_ALL=C sort | tr '\n' ' ')
+[ "$names" = "${want}kserver " ]
+result "threads named: $names" $?
 
 # --- 5. rmmod while a server runs -------------------------------------------------
 ! rmmod sakura 2>"$work/rmmod.err"
