@@ -318,18 +318,20 @@ def test_threads_pinned():
     with Server(ROOT, "--workers", "3") as srv:
         tasks = wait_tasks(srv.proc.pid, 4)
         assert len(tasks) == 4, "want main + 3 loops, got %d" % len(tasks)
-        pinned = 0
+        pinned, names = 0, []
         for tid in tasks:
-            with open("/proc/%d/task/%s/status" % (srv.proc.pid, tid)) as f:
+            task = "/proc/%d/task/%s/" % (srv.proc.pid, tid)
+            with open(task + "status") as f:
                 for line in f:
                     if line.startswith("Cpus_allowed_list:"):
                         lst = line.split()[1]
                         if "-" not in lst and "," not in lst:
                             pinned += 1
+            with open(task + "comm") as f:
+                names.append(f.read().strip())
         want = 3 if ncpu > 1 else 4
         assert pinned >= want, "only %d threads pinned" % pinned
-        names = sorted(open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid))
-                       .read().strip() for tid in tasks)
+        names.sort()
         assert names == ["ks-loop/0", "ks-loop/1", "ks-loop/2", "kserver"], \
             "thread names %r" % names
 
